@@ -1,0 +1,40 @@
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from coaching import health, selectors
+
+
+@never_cache
+@require_GET
+@transaction.non_atomic_requests
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = health.check_all()
+    down = [name for name, state in checks.items() if state != "ok"]
+    body = {"status": "ok" if not down else "down", "checks": checks, "down": down}
+    return JsonResponse(body, status=503 if down else 200)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Platform landing after login: straight into the only tenant, or a picker."""
+    if request.tenant is not None:
+        return tenant_home(request)
+    memberships = selectors.memberships_of_user_across_tenants(request.user)
+    if len(memberships) == 1:
+        return redirect(f"/t/{memberships[0].tenant.slug}/")
+    return render(request, "coaching/tenant_picker.html", {"memberships": memberships})
+
+
+@login_required
+def tenant_home(request: HttpRequest) -> HttpResponse:
+    if request.tenant is None or request.membership is None:
+        raise Http404("No such coaching business.")
+    membership = request.membership
+    context = {"role": membership.role}
+    if membership.role in ("owner", "coach", "admin"):
+        context["clients"] = selectors.members_of_tenant(role="client")
+    return render(request, "coaching/tenant_home.html", context)

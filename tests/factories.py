@@ -1,0 +1,61 @@
+"""Factories. Tenant-scoped objects are created inside `tenant_context` of their tenant,
+as production code would."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.contrib.auth import get_user_model
+
+from athletes.models import AthleteProfile, CheckIn
+from coaching.models import Membership, Tenant
+from coaching.tenancy import tenant_context
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.title())
+    timezone = "Europe/Amsterdam"
+    currency = "EUR"
+
+
+def user(email: str, *, mfa: bool = False):
+    account = get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+    EmailAddress.objects.create(user=account, email=email, verified=True, primary=True)
+    if mfa:
+        TOTP.activate(account, generate_totp_secret())
+    return account
+
+
+def member(tenant: Tenant, role: str, *, email: str, mfa: bool = False):
+    account = user(email, mfa=mfa)
+    with tenant_context(tenant):
+        Membership.objects.create(user=account, role=role)
+        if role == "client":
+            AthleteProfile.objects.create(
+                user=account,
+                display_name=email.split("@")[0].title(),
+                discipline="strength",
+                sex="female",
+                birth_date=datetime.date(1994, 5, 17),
+                height_cm=Decimal("168.0"),
+            )
+    return account
+
+
+def checkin(tenant: Tenant, account, day: datetime.date, **values) -> CheckIn:
+    with tenant_context(tenant):
+        athlete = AthleteProfile.objects.get(user=account)
+        defaults = {"sleep_hours": Decimal("7.5"), "soreness": 2, "hrv_rmssd_ms": Decimal("62.0")}
+        defaults.update(values)
+        return CheckIn.objects.create(athlete=athlete, date=day, **defaults)
