@@ -56,7 +56,12 @@ class TenantMiddleware:
         request.tenant = None
         request.membership = None
         if not slug:
-            return self.get_response(request)
+            admin_tenant = self._admin_tenant(request)
+            if admin_tenant is None:
+                return self.get_response(request)
+            with tenant_context(admin_tenant):
+                request.tenant = admin_tenant
+                return self.get_response(request)
 
         tenant = selectors.tenant_by_slug(slug)
         if tenant is None or tenant.status == Tenant.Status.OFFBOARDED:
@@ -71,6 +76,15 @@ class TenantMiddleware:
                 return self._within_tenant(request, tenant)
         finally:
             set_script_prefix(old_prefix)
+
+    def _admin_tenant(self, request: HttpRequest) -> Tenant | None:
+        """The tenant a staff member picked for the admin (never inferred)."""
+        if not request.path_info.startswith("/admin/") or not request.user.is_staff:
+            return None
+        from coaching.admin import ADMIN_TENANT_SESSION_KEY
+
+        tenant_id = request.session.get(ADMIN_TENANT_SESSION_KEY)
+        return selectors.tenant_by_id(tenant_id) if tenant_id else None
 
     def _within_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         request.membership = selectors.membership_for(request.user, tenant)

@@ -66,17 +66,19 @@ def _statements_for(cursor, model: type, table: str) -> list[str]:
 def _grant_statements(cursor, role: str) -> list[str]:
     statements = []
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-    if cursor.fetchone() is None:
+    role_exists = cursor.fetchone() is not None
+    if not role_exists:
         statements.append(f'CREATE ROLE "{role}" LOGIN')
-    cursor.execute(
-        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'S') "
-        "AND (%s NOT IN (SELECT rolname FROM pg_roles) OR NOT CASE c.relkind "
-        "  WHEN 'S' THEN has_sequence_privilege(%s, c.oid, 'USAGE') "
-        "  ELSE has_table_privilege(%s, c.oid, 'SELECT, INSERT, UPDATE, DELETE') END)",
-        [role, role, role],
-    )
-    missing = cursor.fetchall()
+        missing = True
+    else:
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'S') AND NOT "
+            "CASE c.relkind WHEN 'S' THEN has_sequence_privilege(%s, c.oid, 'USAGE') "
+            "ELSE has_table_privilege(%s, c.oid, 'SELECT, INSERT, UPDATE, DELETE') END",
+            [role, role],
+        )
+        missing = cursor.fetchone()[0] > 0
     if missing:
         statements.append(f'GRANT USAGE ON SCHEMA "{_schema(cursor)}" TO "{role}"')
         statements.append(

@@ -12,6 +12,14 @@ def tenant_by_slug(slug: str) -> Tenant | None:
     return Tenant.objects.filter(slug=slug).first()
 
 
+def tenant_by_id(tenant_id: int) -> Tenant | None:
+    return Tenant.objects.filter(pk=tenant_id).first()
+
+
+def all_tenants() -> list[Tenant]:
+    return list(Tenant.objects.order_by("name"))
+
+
 def membership_for(user: AbstractBaseUser, tenant: Tenant) -> Membership | None:
     """The user's membership in the tenant in context (which must be `tenant`)."""
     if not user.is_authenticated:

@@ -1,3 +1,5 @@
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -6,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from coaching import health, selectors
+from coaching.tenancy import get_current_tenant
 
 
 @never_cache
@@ -38,3 +41,28 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if membership.role in ("owner", "coach", "admin"):
         context["clients"] = selectors.members_of_tenant(role="client")
     return render(request, "coaching/tenant_home.html", context)
+
+
+@staff_member_required
+def admin_tenant_select(request: HttpRequest) -> HttpResponse:
+    """Staff choose which tenant the admin shows; the choice is kept in their session."""
+    from coaching.admin import ADMIN_TENANT_SESSION_KEY
+
+    if request.method == "POST":
+        tenant = selectors.tenant_by_slug(request.POST.get("slug", ""))
+        if tenant is None:
+            messages.error(request, "No such tenant.")
+        else:
+            request.session[ADMIN_TENANT_SESSION_KEY] = tenant.pk
+            messages.success(request, f"Admin now shows {tenant.name}.")
+            return redirect("admin:index")
+    return render(
+        request,
+        "admin/tenant_select.html",
+        {
+            "tenants": selectors.all_tenants(),
+            "current": get_current_tenant(),
+            "title": "Choose a tenant",
+            "site_header": "Platform admin",
+        },
+    )

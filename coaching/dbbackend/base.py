@@ -18,10 +18,15 @@ from django.db.backends.postgresql import base
 from coaching.context import current_tenant_id_or_none
 
 _UNKNOWN = object()
+# Transaction control runs as is: it carries no data, and after an error the
+# transaction accepts nothing but the rollback.
+_CONTROL = ("SAVEPOINT", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 def _set_tenant_guc(execute: Any, sql: Any, params: Any, many: bool, context: dict) -> Any:
     connection = context["connection"]
+    if isinstance(sql, str) and sql.startswith(_CONTROL):
+        return execute(sql, params, many, context)
     tenant_id = current_tenant_id_or_none()
     if connection.in_atomic_block or not connection.get_autocommit():
         connection.ensure_tenant_setting(tenant_id)
@@ -63,8 +68,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._rollback()
 
     def _savepoint_rollback(self, sid: str) -> None:
-        self.forget_tenant_setting()
         super()._savepoint_rollback(sid)
+        # A set_config made inside the savepoint is undone with it.
+        self.forget_tenant_setting()
 
     def _set_autocommit(self, autocommit: bool) -> None:
         self.forget_tenant_setting()

@@ -1,0 +1,164 @@
+"""Row-level security and the scoped manager against real PostgreSQL, as the app role."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.db.utils import ProgrammingError
+
+from athletes.models import AthleteProfile, CheckIn
+from coaching.models import Membership
+from coaching.rls import tenant_tables
+from coaching.tenancy import TenantMismatch, TenantNotSet, tenant_context
+from programs.models import Exercise, SessionLog, SetLog
+from tests import factories
+
+DAY = datetime.date(2026, 11, 2)
+
+
+def _populate(tenant, email: str) -> None:
+    """One row in every tenant table for `tenant`."""
+    account = factories.member(tenant, "client", email=email)
+    with tenant_context(tenant):
+        athlete = AthleteProfile.objects.get(user=account)
+        CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
+        squat = Exercise.objects.create(name="Back squat", category="squat")
+        session = SessionLog.objects.create(
+            athlete=athlete, date=DAY, kind="strength", duration_s=3600
+        )
+        SetLog.objects.create(
+            session=session, exercise=squat, set_index=1, weight_kg=Decimal("100"), reps=5
+        )
+
+
+@pytest.fixture
+def populated(tenant_a, tenant_b):
+    _populate(tenant_a, "a@alpha.test")
+    _populate(tenant_b, "b@bravo.test")
+    # Every tenant table holds rows of both tenants, so "0 rows without a tenant" below
+    # can't pass vacuously; a new tenant model must be added to `_populate`.
+    for model, table in tenant_tables():
+        for tenant in (tenant_a, tenant_b):
+            with tenant_context(tenant):
+                assert model.objects.exists(), f"add a row for {table} to _populate()"
+    return tenant_a, tenant_b
+
+
+def _raw_count(table: str, where: str = "TRUE", params: list | None = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{table}" WHERE {where}', params or [])
+        return cursor.fetchone()[0]
+
+
+def test_raw_sql_without_tenant_returns_no_rows_from_any_tenant_table(populated):
+    for _model, table in tenant_tables():
+        assert _raw_count(table) == 0, table
+
+
+def test_raw_sql_with_tenant_a_returns_only_a_rows(populated):
+    tenant_a, _tenant_b = populated
+    with tenant_context(tenant_a), transaction.atomic():
+        for _model, table in tenant_tables():
+            assert _raw_count(table) >= 1, table
+            assert _raw_count(table, "tenant_id <> %s", [tenant_a.pk]) == 0, table
+
+
+def test_app_role_cannot_insert_a_row_for_another_tenant(populated):
+    tenant_a, tenant_b = populated
+    with tenant_context(tenant_a), pytest.raises(ProgrammingError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO programs_exercise (tenant_id, name, category, substitution_group,"
+                " is_bilateral) VALUES (%s, 'Sneaky', 'squat', '', true)",
+                [tenant_b.pk],
+            )
+
+
+def test_tenant_setting_is_transaction_local_and_never_leaks(populated):
+    tenant_a, _ = populated
+    with tenant_context(tenant_a):
+        assert _raw_count("programs_exercise") == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.tenant_id', true)")
+        assert cursor.fetchone()[0] in (None, "")
+    assert _raw_count("programs_exercise") == 0
+
+
+def test_setting_survives_a_rolled_back_savepoint(populated):
+    tenant_a, _ = populated
+    with tenant_context(tenant_a), transaction.atomic():
+        try:
+            with transaction.atomic():
+                assert Exercise.objects.count() == 1
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        assert Exercise.objects.count() == 1
+
+
+def test_switching_tenant_inside_one_transaction_switches_rows(populated):
+    tenant_a, tenant_b = populated
+    with transaction.atomic():
+        with tenant_context(tenant_a):
+            assert list(Exercise.objects.values_list("tenant_id", flat=True)) == [tenant_a.pk]
+        with tenant_context(tenant_b):
+            assert list(Exercise.objects.values_list("tenant_id", flat=True)) == [tenant_b.pk]
+        assert _raw_count("programs_exercise") == 0
+
+
+def test_scoped_manager_raises_without_a_tenant(populated):
+    with pytest.raises(TenantNotSet):
+        Exercise.objects.count()
+    with pytest.raises(TenantNotSet):
+        Exercise(name="Front squat", category="squat").save()
+
+
+def test_save_assigns_the_current_tenant_and_refuses_another(populated):
+    tenant_a, tenant_b = populated
+    with tenant_context(tenant_a):
+        exercise = Exercise.objects.create(name="Front squat", category="squat")
+        assert exercise.tenant_id == tenant_a.pk
+    with tenant_context(tenant_b), pytest.raises(TenantMismatch):
+        exercise.name = "Renamed in the wrong tenant"
+        exercise.save()
+
+
+def test_bulk_create_stamps_the_tenant(populated):
+    tenant_a, _ = populated
+    with tenant_context(tenant_a):
+        Exercise.objects.bulk_create([Exercise(name=f"Row {i}", category="pull") for i in range(3)])
+        assert Exercise.objects.filter(name__startswith="Row").count() == 3
+
+
+def test_unscoped_is_still_bounded_by_rls_for_the_app_role(populated):
+    tenant_a, _ = populated
+    with tenant_context(tenant_a):
+        assert {e.tenant_id for e in Exercise.objects.unscoped()} == {tenant_a.pk}
+    with tenant_context(None):
+        assert Exercise.objects.unscoped().count() == 0
+
+
+def test_user_sees_own_memberships_across_tenants_and_nobody_elses(tenant_a, tenant_b):
+    from coaching.selectors import memberships_of_user_across_tenants
+
+    dual = factories.member(tenant_a, "client", email="dual@both.test")
+    with tenant_context(tenant_b):
+        Membership.objects.create(user=dual, role="client")
+    factories.member(tenant_b, "coach", email="stranger@bravo.test")
+    rows = memberships_of_user_across_tenants(dual)
+    assert sorted(m.tenant.slug for m in rows) == ["alpha", "bravo"]
+    assert _raw_count("coaching_membership") == 0  # the user setting did not outlive the call
+
+
+def test_app_role_cannot_truncate_in_production_terms(owner_connection):
+    # The test harness grants TRUNCATE for flushes; the production grant does not.
+    from coaching.rls import _grant_statements
+
+    with psycopg.connect(owner_connection.info.dsn) as conn, conn.cursor() as cursor:
+        statements = _grant_statements(cursor, "some_new_role_that_does_not_exist")
+    assert not any("TRUNCATE" in s for s in statements)
+    assert any("SELECT, INSERT, UPDATE, DELETE" in s for s in statements)
