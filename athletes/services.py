@@ -39,7 +39,8 @@ def checkin_create(
         body_weight_kg=body_weight_kg,
     )
     checkin.assign_current_tenant()
-    checkin.full_clean(validate_unique=False)
+    # Uniqueness is the database's to decide (no race); we turn it into a coded error.
+    checkin.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             checkin.save()

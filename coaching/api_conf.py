@@ -4,6 +4,7 @@ imports them while `rest_framework.generics` itself is still loading."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
@@ -31,6 +32,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Every error leaves as {"error": {"code", "message", "fields"}}."""
     if isinstance(exc, DomainError):
         return Response(_error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     if isinstance(exc, Http404):
         exc = TenantNotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, set_script_prefix
 
 from coaching import selectors
-from coaching.access import needs_mfa
+from coaching.access import needs_mfa, user_has_mfa
 from coaching.models import Tenant
 from coaching.tenancy import tenant_context
 
@@ -56,6 +56,8 @@ class TenantMiddleware:
         request.tenant = None
         request.membership = None
         if not slug:
+            if self._staff_without_mfa(request):
+                return redirect("mfa_activate_totp")
             admin_tenant = self._admin_tenant(request)
             if admin_tenant is None:
                 return self.get_response(request)
@@ -76,6 +78,14 @@ class TenantMiddleware:
                 return self._within_tenant(request, tenant)
         finally:
             set_script_prefix(old_prefix)
+
+    def _staff_without_mfa(self, request: HttpRequest) -> bool:
+        """Platform staff reach every tenant through the admin: TOTP first, like coaches."""
+        return (
+            request.path_info.startswith("/admin/")
+            and request.user.is_staff
+            and not user_has_mfa(request.user)
+        )
 
     def _admin_tenant(self, request: HttpRequest) -> Tenant | None:
         """The tenant a staff member picked for the admin (never inferred)."""

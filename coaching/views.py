@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from coaching import health, selectors
+from coaching.routing import tenant_home_url
 from coaching.tenancy import get_current_tenant
 
 
@@ -28,8 +29,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return tenant_home(request)
     memberships = selectors.memberships_of_user_across_tenants(request.user)
     if len(memberships) == 1:
-        return redirect(f"/t/{memberships[0].tenant.slug}/")
-    return render(request, "coaching/tenant_picker.html", {"memberships": memberships})
+        return redirect(tenant_home_url(memberships[0].tenant))
+    choices = [(m, tenant_home_url(m.tenant)) for m in memberships]
+    return render(request, "coaching/tenant_picker.html", {"choices": choices})
 
 
 @login_required

@@ -1,0 +1,123 @@
+"""Request → tenant for pages: prefix, subdomain, unknown, suspended, offboarded, MFA."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from tests import factories
+
+
+def test_member_sees_the_tenant_home(client, tenant_a, owner_a, client_a):
+    client.force_login(owner_a)
+    response = client.get("/t/alpha/")
+    assert response.status_code == 200
+    assert b"Alpha Strength" in response.content
+    assert b"client@alpha.test" in response.content
+
+
+def test_non_member_gets_the_same_404_as_an_unknown_tenant(client, tenant_a, client_b):
+    client.force_login(client_b)
+    theirs = client.get("/t/alpha/")
+    unknown = client.get("/t/does-not-exist/")
+    assert theirs.status_code == unknown.status_code == 404
+
+
+def test_tenant_from_subdomain(client, tenant_a, owner_a):
+    client.force_login(owner_a)
+    with override_settings(TENANT_BASE_DOMAIN="coach.test", ALLOWED_HOSTS=[".coach.test"]):
+        response = client.get("/", HTTP_HOST="alpha.coach.test")
+    assert response.status_code == 200
+    assert b"Alpha Strength" in response.content
+
+
+def test_links_inside_a_prefixed_tenant_keep_the_prefix(client, tenant_a, owner_a):
+    client.force_login(owner_a)
+    response = client.get("/t/alpha/")
+    assert b'href="/t/alpha/accounts/logout/"' in response.content
+
+
+def test_offboarded_tenant_is_404(client, tenant_a, client_a):
+    tenant_a.status = "offboarded"
+    tenant_a.save(update_fields=["status"])
+    client.force_login(client_a)
+    assert client.get("/t/alpha/").status_code == 404
+
+
+def test_suspended_tenant_reads_with_a_notice_and_refuses_writes(client, tenant_a, client_a):
+    tenant_a.status = "suspended"
+    tenant_a.save(update_fields=["status"])
+    client.force_login(client_a)
+    page = client.get("/t/alpha/")
+    assert page.status_code == 200
+    assert b"is suspended" in page.content
+    write = client.post("/t/alpha/")
+    assert write.status_code == 403
+    assert b"read-only" in write.content
+
+
+def test_staff_role_without_mfa_is_sent_to_totp_setup(client, tenant_a):
+    coach = factories.member(tenant_a, "coach", email="nomfa@alpha.test")
+    client.force_login(coach)
+    response = client.get("/t/alpha/")
+    assert response.status_code == 302
+    assert response["Location"] == "/t/alpha/accounts/2fa/totp/activate/"
+
+
+def test_client_needs_no_mfa(client, tenant_a, client_a):
+    client.force_login(client_a)
+    assert client.get("/t/alpha/").status_code == 200
+
+
+def test_login_lands_a_single_tenant_member_in_their_tenant(client, tenant_a, client_a):
+    client.force_login(client_a)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/t/alpha/"
+
+
+def test_member_of_two_tenants_picks_one(client, tenant_a, tenant_b):
+    from coaching.models import Membership
+    from coaching.tenancy import tenant_context
+
+    dual = factories.member(tenant_a, "client", email="dual@both.test")
+    with tenant_context(tenant_b):
+        Membership.objects.create(user=dual, role="client")
+    client.force_login(dual)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"/t/alpha/" in response.content and b"/t/bravo/" in response.content
+
+
+@pytest.mark.parametrize("path", ["/admin/coaching/membership/", "/admin/athletes/checkin/"])
+def test_admin_shows_tenant_data_only_after_staff_pick_a_tenant(client, tenant_a, path):
+    staff = factories.user("staff@platform.test", mfa=True)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    factories.member(tenant_a, "client", email="visible@alpha.test")
+    client.force_login(staff)
+    before = client.get(path)
+    assert before.status_code == 302 and before["Location"] == "/admin/tenant/"
+    assert client.post("/admin/tenant/", {"slug": "alpha"}).status_code == 302
+    after = client.get(path)
+    assert after.status_code == 200
+    assert b"Alpha Strength" in after.content
+
+
+def test_admin_refuses_an_unknown_tenant_choice(client, db):
+    staff = factories.user("staff@platform.test", mfa=True)
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    response = client.post("/admin/tenant/", {"slug": "nope"}, follow=True)
+    assert b"No such tenant." in response.content
+
+
+def test_platform_staff_without_mfa_cannot_open_the_admin(client, db):
+    staff = factories.user("staff@platform.test")
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/totp/activate/"
