@@ -162,3 +162,22 @@ def test_app_role_cannot_truncate_in_production_terms(owner_connection):
         statements = _grant_statements(cursor, "some_new_role_that_does_not_exist")
     assert not any("TRUNCATE" in s for s in statements)
     assert any("SELECT, INSERT, UPDATE, DELETE" in s for s in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_statements_carry_the_tenant_and_leave_nothing_on_the_connection(
+    tenant_a, tenant_b
+):
+    # given rows of two tenants, committed (no test transaction around us)
+    _populate(tenant_a, "a@alpha.test")
+    _populate(tenant_b, "b@bravo.test")
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    # when a statement runs in autocommit mode inside a tenant context
+    with tenant_context(tenant_a):
+        names = list(Exercise.objects.values_list("tenant_id", flat=True))
+    # then it saw only A's rows, and the same (reused) connection carries no tenant after
+    assert names == [tenant_a.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.tenant_id', true)")
+        assert cursor.fetchone()[0] in (None, "")
+    assert _raw_count("programs_exercise") == 0
