@@ -19,7 +19,7 @@ install: $(STAMP)
 ## Run the product on SQLite with eager Celery and demo data.
 demo: install
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --noinput
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo --reset
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Run the whole suite against PostgreSQL and Redis on 127.0.0.1.

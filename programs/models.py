@@ -69,7 +69,9 @@ class SessionLog(TenantScoped):
 
 class SetLog(TenantScoped):
     session = models.ForeignKey(SessionLog, on_delete=models.CASCADE, related_name="sets")
-    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT, not PROTECT: an exercise with logs can't be deleted on its own, but
+    # deleting the tenant (offboarding, demo reset) cascades through both.
+    exercise = models.ForeignKey(Exercise, on_delete=models.RESTRICT, related_name="+")
     set_index = models.PositiveSmallIntegerField()
     weight_kg = models.DecimalField(
         max_digits=6, decimal_places=2, validators=[MinValueValidator(0)]

@@ -213,6 +213,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# `seed_demo` writes public passwords and a public TOTP secret: never in production.
+DEMO_SEED_ALLOWED = env_bool("DEMO_SEED_ALLOWED", True)
+
 # --- Stripe (used from the billing issue on) ---------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
