@@ -2,8 +2,8 @@
 
 Resolution order: `/t/<slug>/` path prefix (local/dev/tests, when enabled), the
 `X-Tenant` header (API clients), then the subdomain of TENANT_BASE_DOMAIN. The prefix is
-moved from the path into the script prefix, so URL patterns stay tenant-agnostic and
-`reverse()` keeps producing links inside the tenant.
+stripped from the path, so URL patterns stay tenant-agnostic; for members it becomes the
+script prefix, so `reverse()` keeps producing links inside the tenant.
 
 Unknown or offboarded tenant: 404. Suspended tenant: readable, writes get a read-only
 notice. Members with a staff role must have TOTP before any page of the tenant.
@@ -50,7 +50,6 @@ class TenantMiddleware:
         if match:
             slug = match["slug"]
             request.path_info = request.path_info[match.end() :]
-            request.META["SCRIPT_NAME"] = request.META.get("SCRIPT_NAME", "") + match.group(0)
         slug = slug or request.headers.get("X-Tenant") or _slug_from_host(request.get_host())
 
         request.tenant = None
@@ -69,15 +68,18 @@ class TenantMiddleware:
         if tenant is None or tenant.status == Tenant.Status.OFFBOARDED:
             raise Http404("No such coaching business.")
 
-        old_prefix = get_script_prefix()
-        if match:
-            set_script_prefix(request.META["SCRIPT_NAME"] + "/")
-        try:
-            with tenant_context(tenant):
-                request.tenant = tenant
+        with tenant_context(tenant):
+            request.tenant = tenant
+            request.membership = selectors.membership_for(request.user, tenant)
+            # Links stay inside the tenant for its members only: a non-member's pages
+            # (their 404 above all) must not differ from an unknown tenant's.
+            old_prefix = get_script_prefix()
+            if match and request.membership is not None:
+                set_script_prefix(request.META.get("SCRIPT_NAME", "") + match.group(0) + "/")
+            try:
                 return self._within_tenant(request, tenant)
-        finally:
-            set_script_prefix(old_prefix)
+            finally:
+                set_script_prefix(old_prefix)
 
     def _staff_without_mfa(self, request: HttpRequest) -> bool:
         """Platform staff reach every tenant through the admin: TOTP first, like coaches."""
@@ -97,7 +99,6 @@ class TenantMiddleware:
         return selectors.tenant_by_id(tenant_id) if tenant_id else None
 
     def _within_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
-        request.membership = selectors.membership_for(request.user, tenant)
         is_api = request.path_info.startswith("/api/")
         if not tenant.is_writable and request.method not in SAFE_METHODS and not is_api:
             return render(request, "coaching/tenant_read_only.html", {"tenant": tenant}, status=403)

@@ -21,6 +21,8 @@ def test_non_member_gets_the_same_404_as_an_unknown_tenant(client, tenant_a, cli
     theirs = client.get("/t/alpha/")
     unknown = client.get("/t/does-not-exist/")
     assert theirs.status_code == unknown.status_code == 404
+    assert theirs.content == unknown.content
+    assert b"Alpha" not in theirs.content
 
 
 def test_tenant_from_subdomain(client, tenant_a, owner_a):

@@ -1,0 +1,148 @@
+"""A real Celery worker process, connected to the test database as the application role.
+
+The worker sees only committed rows (hence `transactional_db`) and must scope itself:
+`tenant_task` enters the tenant named by `tenant_id`, then the scoped manager and
+PostgreSQL row-level security decide what `count_members` can count.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from coaching.tasks import count_members
+from tests import factories
+
+pytestmark = pytest.mark.worker
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CELERY_BIN = Path(sys.executable).with_name("celery")
+# Bounded waits: a worker that cannot start or answer fails the test, never hangs it.
+RESULT_TIMEOUT = 60
+STOP_TIMEOUT = 10
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, queue: str, log_path: Path) -> None:
+        self.process = process
+        self.queue = queue
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def result_of(self, async_result, timeout: float = RESULT_TIMEOUT):
+        """The task's return value; fails with the worker's log if it dies or stalls."""
+        deadline = time.monotonic() + timeout
+        while not async_result.ready():
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"worker exited with {self.process.returncode} before answering;"
+                    f" log:\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"no result within {timeout}s; worker log:\n{self.log()}")
+            time.sleep(0.1)
+        if async_result.failed():
+            pytest.fail(f"task failed: {async_result.result!r}; worker log:\n{self.log()}")
+        return async_result.get(timeout=1)
+
+
+def _worker_env() -> dict[str, str]:
+    db = connection.settings_dict
+    # A plain process uses settings NAME as is, not the TEST NAME: name the test database.
+    database_url = (
+        f"postgres://{settings.DATABASE_APP_ROLE}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def worker(transactional_db, request, settings):
+    """Depends on `transactional_db`, so it stops before the database is flushed."""
+    # Celery reads Django's settings live: an eager run here would skip the worker.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert CELERY_BIN.exists(), f"celery executable not found at {CELERY_BIN}"
+    queue = f"test-worker-{uuid.uuid4().hex[:12]}"
+    log_file = tempfile.NamedTemporaryFile(  # closed in the teardown
+        prefix="celery-worker-", suffix=".log", delete=False
+    )
+    log_path = Path(log_file.name)
+    process = subprocess.Popen(
+        [
+            str(CELERY_BIN),
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            f"--hostname={queue}@%h",
+        ],
+        cwd=PROJECT_DIR,
+        env=_worker_env(),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    handle = Worker(process, queue, log_path)
+    failed_before = request.session.testsfailed
+    try:
+        yield handle
+    finally:
+        if process.poll() is None:
+            process.terminate()  # warm shutdown
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT)
+        log_file.close()
+        # The call phase is reported before teardown: a new failure means this test's.
+        if request.session.testsfailed > failed_before:
+            capture = request.config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(f"\n--- celery worker log ---\n{handle.log()}\n")
+        log_path.unlink(missing_ok=True)
+
+
+def test_worker_counts_only_the_members_of_the_tenant_it_was_given(worker):
+    # given: tenant A with an owner, a coach and two clients; tenant B with one client
+    tenant_a = factories.TenantFactory(slug="alpha", name="Alpha Strength")
+    tenant_b = factories.TenantFactory(slug="bravo", name="Bravo Endurance")
+    factories.member(tenant_a, "owner", email="owner@alpha.test", mfa=True)
+    factories.member(tenant_a, "coach", email="coach@alpha.test", mfa=True)
+    factories.member(tenant_a, "client", email="client@alpha.test")
+    factories.member(tenant_a, "client", email="client2@alpha.test")
+    factories.member(tenant_b, "client", email="client@bravo.test")
+
+    # when: the worker process runs the task for each tenant
+    counts_a = worker.result_of(count_members.apply_async(args=[tenant_a.pk], queue=worker.queue))
+    counts_b = worker.result_of(count_members.apply_async(args=[tenant_b.pk], queue=worker.queue))
+
+    # then: each run saw its own tenant's members, and only those
+    assert counts_a == {"owner": 1, "coach": 1, "client": 2}
+    assert counts_b == {"client": 1}
