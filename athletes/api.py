@@ -1,11 +1,27 @@
 from django.urls import include, path
-from rest_framework import mixins, serializers
+from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from athletes import selectors, services
-from athletes.models import AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
+
+
+class ForAthleteMixin:
+    """Writes about an athlete: a client writes for themselves; staff name the athlete
+    (resolved within the tenant, so another tenant's id is the same error as a missing one)."""
+
+    def athlete_for_write(self, requested: AthleteProfile | None) -> AthleteProfile:
+        if selectors.is_staff(self.membership):
+            if requested is None:
+                raise ValidationError({"athlete": ["Name the athlete."]})
+            return requested
+        own = selectors.athlete_profile_of(self.membership)
+        if own is None or (requested is not None and requested.pk != own.pk):
+            raise ValidationError({"athlete": ["You can only write your own data."]})
+        return own
 
 
 class CheckInSerializer(serializers.ModelSerializer):
@@ -14,29 +30,23 @@ class CheckInSerializer(serializers.ModelSerializer):
     class Meta:
         model = CheckIn
         fields = [
-            "id",
-            "athlete",
-            "date",
-            "sleep_hours",
-            "soreness",
-            "stress",
-            "hrv_rmssd_ms",
-            "resting_hr_bpm",
-            "body_weight_kg",
-            "created",
-        ]
-        read_only_fields = ["id", "created"]
-        # Uniqueness is the service's to report (409 with a code), not the serializer's.
+            "id", "athlete", "date", "sleep_hours", "sleep_quality", "soreness", "stress",
+            "mood", "hrv_rmssd_ms", "resting_hr_bpm", "body_weight_kg", "notes", "created",
+            "updated",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created", "updated"]
+        # One per athlete and day is the service's upsert, not a validation error.
         validators = []
 
 
 class CheckInViewSet(
     TenantScopedViewSet,
+    ForAthleteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
 ):
-    """Morning check-ins: sleep, soreness, stress, HRV, resting HR, body weight."""
+    """Morning check-ins. POST is an upsert by date: 201 when new, 200 when it updated
+    the day's existing check-in (only the fields sent)."""
 
     queryset = CheckIn.objects
     serializer_class = CheckInSerializer
@@ -44,18 +54,88 @@ class CheckInViewSet(
     def scope_queryset(self, queryset):
         return selectors.checkins_visible_to(self.membership)
 
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        athlete = self.athlete_for_write(data.pop("athlete", None))
+        checkin, created = services.checkin_upsert(athlete=athlete, date=data.pop("date"), **data)
+        return Response(
+            self.get_serializer(checkin).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = AthleteProfile
+        fields = [
+            "id", "email", "display_name", "discipline", "sex", "birth_date", "height_cm",
+            "training_age_years", "goal", "available_weekdays", "session_minutes", "equipment",
+            "injuries", "coach_notes", "created",
+        ]  # fmt: skip
+        read_only_fields = ["id", "email", "created"]
+
+
+class ProfileViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+):
+    """Athlete profiles. Staff see all of the tenant's; a client sees and edits their own
+    (but not the coach's notes)."""
+
+    queryset = AthleteProfile.objects
+    serializer_class = ProfileSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def scope_queryset(self, queryset):
+        return selectors.profiles_visible_to(self.membership)
+
+    def perform_update(self, serializer):
+        values = dict(serializer.validated_data)
+        if "coach_notes" in values and not selectors.is_staff(self.membership):
+            raise ValidationError({"coach_notes": ["Only your coach writes these notes."]})
+        serializer.instance = services.profile_update(profile=serializer.instance, **values)
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    athlete = TenantPrimaryKeyRelatedField(AthleteProfile, required=False)
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id", "athlete", "date", "body_weight_kg", "body_fat_percent", "ftp_w",
+            "threshold_pace_s_per_km", "hr_max_bpm", "hr_rest_bpm", "notes", "created",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created"]
+
+
+class AssessmentViewSet(
+    TenantScopedViewSet,
+    ForAthleteMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+):
+    queryset = Assessment.objects
+    serializer_class = AssessmentSerializer
+
+    def scope_queryset(self, queryset):
+        return selectors.assessments_visible_to(self.membership)
+
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        own = selectors.athlete_profile_of(self.membership)
-        athlete = data.pop("athlete", None)
-        if self.membership.role == "client" or athlete is None:
-            if own is None or (athlete is not None and athlete.pk != own.pk):
-                raise ValidationError({"athlete": ["You can only check in for yourself."]})
-            athlete = own
-        serializer.instance = services.checkin_create(athlete=athlete, **data)
+        athlete = self.athlete_for_write(data.pop("athlete", None))
+        serializer.instance = services.assessment_create(athlete=athlete, **data)
 
 
 router = DefaultRouter()
 router.register("checkins", CheckInViewSet, basename="checkin")
+router.register("profiles", ProfileViewSet, basename="profile")
+router.register("assessments", AssessmentViewSet, basename="assessment")
 
 urlpatterns = [path("", include(router.urls))]

@@ -5,16 +5,54 @@ go to logs, and later issues add consent gating, export and erasure for every mo
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from coaching.tenancy import TenantScoped
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# The equipment vocabulary shared with the exercise library (programs/data/exercises.json).
+EQUIPMENT = (
+    "barbell", "dumbbell", "kettlebell", "machine", "cable", "bodyweight", "bands",
+    "pullup_bar", "bench", "rack", "trap_bar", "sled",
+)  # fmt: skip
+ONE_TO_FIVE = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+def validate_weekdays(value: object) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError("Give one or more distinct weekdays, 0 (Monday) to 6 (Sunday).")
+
+
+def default_weekdays() -> list[int]:
+    """Monday, Wednesday, Friday until the athlete says otherwise."""
+    return [0, 2, 4]
+
+
+def validate_equipment(value: object) -> None:
+    if not isinstance(value, list) or any(item not in EQUIPMENT for item in value):
+        raise ValidationError(f"Equipment must be a list drawn from: {', '.join(EQUIPMENT)}.")
 
 
 class AthleteProfile(TenantScoped):
     class Discipline(models.TextChoices):
         STRENGTH = "strength", "Strength"
         ENDURANCE = "endurance", "Endurance"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Goal(models.TextChoices):
+        STRENGTH = "strength", "Get stronger"
+        HYPERTROPHY = "hypertrophy", "Build muscle"
+        ENDURANCE = "endurance", "Go longer"
+        PERFORMANCE = "performance", "Race or compete"
+        HEALTH = "health", "General health"
+        BODY_COMPOSITION = "body_composition", "Body composition"
 
     class Sex(models.TextChoices):
         MALE = "male", "Male"
@@ -30,8 +68,26 @@ class AthleteProfile(TenantScoped):
     height_cm = models.DecimalField(
         max_digits=5, decimal_places=1, validators=[MinValueValidator(100), MaxValueValidator(250)]
     )
-    # The tier is a string until the methodologies issue turns it into a Tier FK.
+    # The tier is a string until enrolments (tier + methodology version) replace it.
     tier = models.CharField(max_length=16, default="diy")
+    training_age_years = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(60)],
+    )
+    goal = models.CharField(max_length=20, choices=Goal.choices, default=Goal.HEALTH)
+    available_weekdays = models.JSONField(
+        default=default_weekdays,
+        validators=[validate_weekdays],
+        help_text="0 = Monday … 6 = Sunday",
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(20), MaxValueValidator(240)]
+    )
+    equipment = models.JSONField(default=list, blank=True, validators=[validate_equipment])
+    injuries = models.TextField(blank=True, help_text="Injuries and limitations, free text.")
+    coach_notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,12 +113,10 @@ class CheckIn(TenantScoped):
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(24)],
     )
-    soreness = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
-    stress = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
+    sleep_quality = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
+    soreness = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
+    stress = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
+    mood = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
     hrv_rmssd_ms = models.DecimalField(
         max_digits=6,
         decimal_places=1,
@@ -80,7 +134,9 @@ class CheckIn(TenantScoped):
         blank=True,
         validators=[MinValueValidator(25), MaxValueValidator(350)],
     )
+    notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-date"]
@@ -89,3 +145,57 @@ class CheckIn(TenantScoped):
                 fields=["tenant", "athlete", "date"], name="checkin_unique_tenant_athlete_date"
             )
         ]
+
+
+class Assessment(TenantScoped):
+    """A dated baseline: the numbers plans are computed from. Lift results (tested or
+    estimated 1RMs, rep-max sets) are `programs.AssessmentLift` rows, since they name
+    exercises of the programs library."""
+
+    athlete = models.ForeignKey(
+        AthleteProfile, on_delete=models.CASCADE, related_name="assessments"
+    )
+    date = models.DateField()
+    body_weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(25), MaxValueValidator(350)],
+    )
+    body_fat_percent = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(60)],
+    )
+    ftp_w = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(50), MaxValueValidator(600)]
+    )
+    threshold_pace_s_per_km = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(150), MaxValueValidator(600)],
+        help_text="Threshold (≈ 1 h race) pace in seconds per km.",
+    )
+    hr_max_bpm = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(120), MaxValueValidator(230)]
+    )
+    hr_rest_bpm = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(25), MaxValueValidator(110)]
+    )
+    notes = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "date"])]
+
+    def clean(self) -> None:
+        if self.hr_max_bpm and self.hr_rest_bpm and self.hr_rest_bpm >= self.hr_max_bpm:
+            raise ValidationError({"hr_rest_bpm": "Resting heart rate must be below the maximum."})
+
+    @property
+    def threshold_speed_m_s(self) -> float | None:
+        return 1000 / self.threshold_pace_s_per_km if self.threshold_pace_s_per_km else None

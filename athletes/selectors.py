@@ -1,21 +1,40 @@
-"""Reads of athletes and their check-ins, within the tenant in context."""
+"""Reads of athletes and their data, within the tenant in context. Staff see the whole
+tenant; a client sees only their own rows."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from athletes.models import AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn
 from coaching.models import Membership
 
 STAFF_ROLES = (Membership.Role.OWNER, Membership.Role.COACH, Membership.Role.ADMIN)
 
 
+def is_staff(membership: Membership) -> bool:
+    return membership.role in STAFF_ROLES
+
+
+def _own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> QuerySet:
+    if is_staff(membership):
+        return queryset
+    return queryset.filter(**{user_path: membership.user_id})
+
+
 def checkins_visible_to(membership: Membership) -> QuerySet[CheckIn]:
-    """Staff see every client's check-ins; a client sees only their own."""
-    qs = CheckIn.objects.select_related("athlete")
-    if membership.role in STAFF_ROLES:
-        return qs
-    return qs.filter(athlete__user_id=membership.user_id)
+    return _own_or_all(membership, CheckIn.objects.select_related("athlete"), "athlete__user_id")
+
+
+def profiles_visible_to(membership: Membership) -> QuerySet[AthleteProfile]:
+    return _own_or_all(
+        membership,
+        AthleteProfile.objects.select_related("user").order_by("display_name"),
+        "user_id",
+    )
+
+
+def assessments_visible_to(membership: Membership) -> QuerySet[Assessment]:
+    return _own_or_all(membership, Assessment.objects.select_related("athlete"), "athlete__user_id")
 
 
 def athlete_profile_of(membership: Membership) -> AthleteProfile | None:

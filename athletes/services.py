@@ -4,49 +4,102 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
-from athletes.models import AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn
 from coaching.errors import DomainError
 
+# A morning report may be late (yesterday's) or entered the evening before in another
+# zone; further in the future is a typo.
+MAX_DAYS_AHEAD = 1
 
-class CheckInExists(DomainError):
-    code = "checkin_exists"
-    status = 409
+CHECKIN_FIELDS = (
+    "sleep_hours", "sleep_quality", "soreness", "stress", "mood",
+    "hrv_rmssd_ms", "resting_hr_bpm", "body_weight_kg", "notes",
+)  # fmt: skip
+PROFILE_FIELDS = (
+    "display_name", "discipline", "sex", "birth_date", "height_cm", "training_age_years",
+    "goal", "available_weekdays", "session_minutes", "equipment", "injuries", "coach_notes",
+)  # fmt: skip
+
+
+class DateInFuture(DomainError):
+    code = "date_in_future"
+
+
+def _not_in_future(field: str, day: datetime.date) -> None:
+    if day > timezone.localdate() + datetime.timedelta(days=MAX_DAYS_AHEAD):
+        raise DateInFuture(
+            f"{day.isoformat()} is in the future.", fields={field: ["This date is in the future."]}
+        )
 
 
 @transaction.atomic
-def checkin_create(
+def checkin_upsert(
+    *, athlete: AthleteProfile, date: datetime.date, **values: Any
+) -> tuple[CheckIn, bool]:
+    """One check-in per athlete and day: a second report for the day updates the first
+    (only the fields given). Returns the check-in and whether it was created."""
+    unknown = set(values) - set(CHECKIN_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown check-in fields: {', '.join(sorted(unknown))}.")
+    _not_in_future("date", date)
+    checkin = CheckIn.objects.select_for_update().filter(athlete=athlete, date=date).first()
+    created = checkin is None
+    if created:
+        checkin = CheckIn(athlete=athlete, date=date)
+    for name, value in values.items():
+        setattr(checkin, name, value)
+    checkin.assign_current_tenant()
+    checkin.full_clean(validate_unique=False, validate_constraints=False)
+    if created:
+        checkin.save()
+    else:
+        checkin.save(update_fields=[*values, "updated"])
+    return checkin, created
+
+
+@transaction.atomic
+def profile_update(*, profile: AthleteProfile, **values: Any) -> AthleteProfile:
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    for name, value in values.items():
+        setattr(profile, name, value)
+    profile.full_clean(validate_unique=False, validate_constraints=False)
+    profile.save(update_fields=list(values))
+    return profile
+
+
+@transaction.atomic
+def assessment_create(
     *,
     athlete: AthleteProfile,
     date: datetime.date,
-    sleep_hours: Decimal | None = None,
-    soreness: int | None = None,
-    stress: int | None = None,
-    hrv_rmssd_ms: Decimal | None = None,
-    resting_hr_bpm: int | None = None,
     body_weight_kg: Decimal | None = None,
-) -> CheckIn:
-    checkin = CheckIn(
+    body_fat_percent: Decimal | None = None,
+    ftp_w: int | None = None,
+    threshold_pace_s_per_km: int | None = None,
+    hr_max_bpm: int | None = None,
+    hr_rest_bpm: int | None = None,
+    notes: str = "",
+) -> Assessment:
+    _not_in_future("date", date)
+    assessment = Assessment(
         athlete=athlete,
         date=date,
-        sleep_hours=sleep_hours,
-        soreness=soreness,
-        stress=stress,
-        hrv_rmssd_ms=hrv_rmssd_ms,
-        resting_hr_bpm=resting_hr_bpm,
         body_weight_kg=body_weight_kg,
+        body_fat_percent=body_fat_percent,
+        ftp_w=ftp_w,
+        threshold_pace_s_per_km=threshold_pace_s_per_km,
+        hr_max_bpm=hr_max_bpm,
+        hr_rest_bpm=hr_rest_bpm,
+        notes=notes,
     )
-    checkin.assign_current_tenant()
-    # Uniqueness is the database's to decide (no race); we turn it into a coded error.
-    checkin.full_clean(validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            checkin.save()
-    except IntegrityError as exc:
-        raise CheckInExists(
-            f"There is already a check-in for {date.isoformat()}; edit it instead.",
-            fields={"date": ["A check-in for this date exists."]},
-        ) from exc
-    return checkin
+    assessment.assign_current_tenant()
+    assessment.full_clean()
+    assessment.save()
+    return assessment

@@ -14,10 +14,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from athletes.models import AthleteProfile, CheckIn
 from coaching.models import Membership, Tenant
 from coaching.tenancy import get_current_tenant
-from programs.models import Exercise, SessionLog, SetLog
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
 
@@ -62,35 +60,3 @@ class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "role", "created"]
     list_filter = ["role"]
     raw_id_fields = ["user"]
-
-
-@admin.register(AthleteProfile)
-class AthleteProfileAdmin(TenantScopedAdmin):
-    list_display = ["display_name", "discipline", "tier", "created"]
-    list_filter = ["discipline", "tier"]
-    raw_id_fields = ["user"]
-
-
-@admin.register(CheckIn)
-class CheckInAdmin(TenantScopedAdmin):
-    list_display = ["athlete", "date"]
-    date_hierarchy = "date"
-    raw_id_fields = ["athlete"]
-
-
-@admin.register(Exercise)
-class ExerciseAdmin(TenantScopedAdmin):
-    list_display = ["name", "category", "substitution_group"]
-
-
-@admin.register(SessionLog)
-class SessionLogAdmin(TenantScopedAdmin):
-    list_display = ["athlete", "date", "kind", "duration_s"]
-    list_filter = ["kind"]
-    raw_id_fields = ["athlete"]
-
-
-@admin.register(SetLog)
-class SetLogAdmin(TenantScopedAdmin):
-    list_display = ["session", "exercise", "set_index", "weight_kg", "reps", "rpe"]
-    raw_id_fields = ["session", "exercise"]

@@ -121,16 +121,29 @@ def test_invalid_fields_get_the_error_body_and_nothing_is_stored(api, tenant_a, 
         assert not AthleteProfile.objects.get(user=client_a).checkins.exists()
 
 
-def test_duplicate_date_is_409_and_keeps_the_first(api, tenant_a, client_a, a_checkin):
+def test_second_checkin_of_the_day_updates_only_the_fields_sent(api, tenant_a, client_a, a_checkin):
     api.force_authenticate(client_a)
     response = api.post(
-        "/t/alpha/api/v1/checkins/", {"date": DAY.isoformat(), "soreness": 5}, format="json"
+        "/t/alpha/api/v1/checkins/",
+        {"date": DAY.isoformat(), "soreness": 5, "mood": 2},
+        format="json",
     )
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "checkin_exists"
+    assert response.status_code == 200
+    assert response.json()["id"] == a_checkin.pk
     with tenant_context(tenant_a):
         a_checkin.refresh_from_db()
-        assert a_checkin.soreness == 2
+        assert (a_checkin.soreness, a_checkin.mood) == (5, 2)
+        assert a_checkin.hrv_rmssd_ms == pytest.approx(62.0)  # kept
+        assert AthleteProfile.objects.get(user=client_a).checkins.count() == 1
+
+
+def test_checkin_far_in_the_future_is_refused_with_the_field_named(api, tenant_a, client_a):
+    api.force_authenticate(client_a)
+    response = api.post("/t/alpha/api/v1/checkins/", {"date": "2031-01-01"}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "date_in_future"
+    assert "date" in error["fields"]
 
 
 def test_body_fk_to_another_tenants_athlete_is_rejected_like_a_missing_one(

@@ -24,10 +24,10 @@ from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 
 from athletes.models import AthleteProfile, CheckIn
-from coaching import demo
 from coaching.models import Membership, Tenant
 from coaching.rls import tenant_tables
 from coaching.tenancy import tenant_context
+from config import demo
 from programs.models import Exercise, SessionLog, SetLog
 
 TODAY = datetime.date(2026, 11, 23)
@@ -267,7 +267,7 @@ def test_demo_totp_prints_a_code_allauth_accepts_for_the_seeded_staff(
     settings.DEBUG = True
     frozen = 1_795_000_000.0
     clock = types.SimpleNamespace(time=lambda: frozen)
-    monkeypatch.setattr("coaching.demo.time", clock)
+    monkeypatch.setattr("config.demo.time", clock)
     monkeypatch.setattr("allauth.mfa.totp.internal.auth.time", clock)
     out = io.StringIO()
 

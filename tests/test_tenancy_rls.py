@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
-from athletes.models import AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn
 from coaching.models import Membership
 from coaching.rls import tenant_tables
 from coaching.tenancy import TenantMismatch, TenantNotSet, tenant_context
@@ -26,6 +26,7 @@ def _populate(tenant, email: str) -> None:
     with tenant_context(tenant):
         athlete = AthleteProfile.objects.get(user=account)
         CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
+        Assessment.objects.create(athlete=athlete, date=DAY, hr_max_bpm=190, hr_rest_bpm=50)
         squat = Exercise.objects.create(name="Back squat", category="squat")
         session = SessionLog.objects.create(
             athlete=athlete, date=DAY, kind="strength", duration_s=3600

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "programs",
     "nutrition",
     "billing",
+    # The project package, for the commands that span every app (seed_demo).
+    "config",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from coaching import demo
+from config import demo
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: two demo coaching businesses with eight weeks of history.
 
-The work is in `coaching.demo`; this command parses options, times the run and prints
+The work is in `config.demo`; this command parses options, times the run and prints
 the logins (never health values).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coaching import demo
+from config import demo
 
 
 class Command(BaseCommand):
