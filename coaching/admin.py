@@ -10,11 +10,14 @@ When you add a tenant-scoped model to the admin, subclass `TenantScopedAdmin`.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from coaching.models import Membership, Tenant
+from coaching import services
+from coaching.errors import DomainError
+from coaching.models import Membership, Methodology, MethodologyVersion, Tenant, Tier
 from coaching.tenancy import get_current_tenant
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
@@ -60,3 +63,85 @@ class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "role", "created"]
     list_filter = ["role"]
     raw_id_fields = ["user"]
+
+
+@admin.register(Methodology)
+class MethodologyAdmin(TenantScopedAdmin):
+    list_display = ["name", "slug", "discipline", "created"]
+    list_filter = ["discipline"]
+    search_fields = ["name", "slug"]
+
+
+class MethodologyVersionForm(forms.ModelForm):
+    class Meta:
+        model = MethodologyVersion
+        fields = ["rules", "notes"]
+
+    def clean_rules(self) -> dict:
+        try:
+            return services.rules_validate_for(
+                methodology=self.instance.methodology, rules=self.cleaned_data["rules"]
+            )
+        except services.RulesDocumentInvalid as exc:
+            errors = [f"{path}: {text}" for path, texts in exc.fields.items() for text in texts]
+            raise forms.ValidationError(errors) from exc
+
+
+@admin.register(MethodologyVersion)
+class MethodologyVersionAdmin(TenantScopedAdmin):
+    """Drafts are edited through the services; published versions are read-only.
+
+    New drafts come from the API (numbering and the one-draft rule live in the service).
+    """
+
+    form = MethodologyVersionForm
+    list_display = ["methodology", "number", "status", "published_at", "created_by"]
+    list_filter = ["status", "methodology"]
+    raw_id_fields = ["created_by"]
+    actions = ["publish_drafts"]
+    readonly_fields = ["methodology", "number", "status", "published_at", "created", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return obj is None or not obj.is_published
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A published version opens as Django's read-only view page.
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        updated = services.version_draft_update(
+            version=obj, rules=form.cleaned_data["rules"], notes=form.cleaned_data["notes"]
+        )
+        obj.rules = updated.rules
+
+    @admin.action(description="Publish the selected drafts")
+    def publish_drafts(self, request: HttpRequest, queryset) -> None:
+        for version in queryset.filter(status=MethodologyVersion.Status.DRAFT):
+            try:
+                services.version_publish(version=version)
+            except DomainError as exc:
+                self.message_user(request, f"{version}: {exc.message} {exc.fields}", messages.ERROR)
+            else:
+                self.message_user(request, f"Published {version}.", messages.SUCCESS)
+
+
+@admin.register(Tier)
+class TierAdmin(TenantScopedAdmin):
+    list_display = [
+        "name",
+        "methodology",
+        "autonomy",
+        "price",
+        "currency",
+        "interval",
+        "checkin_cadence_days",
+        "is_active",
+        "sort_order",
+    ]
+    list_filter = ["autonomy", "is_active", "interval"]
+    search_fields = ["name", "slug"]

@@ -4,13 +4,17 @@
 coach listing clients sees only their tenant. The one cross-tenant read, "which
 tenants am I in", goes through `selectors.memberships_of_user_across_tenants`, which
 PostgreSQL allows only for the user's own rows (see `coaching.rls`).
+
+Methodologies are tenant data too: each holds numbered rules documents
+(`MethodologyVersion`, validated by `coaching.methodology`), and `Tier`s sell one of
+them at a price with an autonomy level.
 """
 
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from coaching.tenancy import TenantScoped
@@ -88,3 +92,157 @@ class Membership(TenantScoped):
     @property
     def is_staff_role(self) -> bool:
         return self.role in settings.MFA_REQUIRED_ROLES
+
+
+# --- Methodologies (versioned rules) and the tiers that sell them ---------------------
+
+
+class Methodology(TenantScoped):
+    """A coach's way of programming, codified once; its rules live in versions."""
+
+    class Discipline(models.TextChoices):
+        STRENGTH = "strength", "Strength"
+        ENDURANCE = "endurance", "Endurance"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=63)
+    description = models.TextField(blank=True)
+    discipline = models.CharField(max_length=16, choices=Discipline.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "methodologies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "slug"], name="methodology_unique_tenant_slug"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MethodologyVersion(TenantScoped):
+    """One numbered rules document (docs/methodology-rules.md) of a methodology.
+
+    Drafts are edited; a published version never changes (services refuse, and on
+    PostgreSQL a trigger refuses an UPDATE of its rules, number, status or methodology),
+    so a plan generated from version N can always be explained by version N.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    rules = models.JSONField()
+    notes = models.TextField(blank=True, help_text="What changed in this version, and why.")
+    created = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["methodology_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "methodology", "number"], name="methodologyversion_unique_number"
+            ),
+            # One draft at a time: the next draft starts from the latest version.
+            models.UniqueConstraint(
+                fields=["tenant", "methodology"],
+                condition=models.Q(status="draft"),
+                name="methodologyversion_one_draft",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="methodologyversion_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", published_at__isnull=True)
+                | models.Q(status="published", published_at__isnull=False),
+                name="methodologyversion_published_at_iff_published",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.methodology} v{self.number} ({self.status})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+def validate_features(value: object) -> None:
+    if (
+        not isinstance(value, list)
+        or len(value) > 20
+        or any(not isinstance(item, str) or not item.strip() or len(item) > 120 for item in value)
+    ):
+        raise ValidationError("Give up to 20 feature lines, each 1 to 120 characters.")
+
+
+class Tier(TenantScoped):
+    """What a client buys: a methodology at a price, with an autonomy level.
+
+    `autonomy` is the one switch the pipeline reads (DESIGN.md, Product tiers):
+    `auto` applies the engine's adjustments at once, `queue` applies them but puts
+    exceptions in the coach's review queue, `approve` drafts every change for the coach.
+    """
+
+    class Interval(models.TextChoices):
+        MONTH = "month", "Monthly"
+        YEAR = "year", "Yearly"
+
+    class Autonomy(models.TextChoices):
+        AUTO = "auto", "Engine applies changes at once"
+        QUEUE = "queue", "Engine proposes; coach reviews exceptions"
+        APPROVE = "approve", "Coach approves every change"
+
+    methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="tiers")
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=63)
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as EUR.")],
+        help_text="ISO 4217; the tier service defaults it to the tenant's currency.",
+    )
+    interval = models.CharField(max_length=8, choices=Interval.choices, default=Interval.MONTH)
+    autonomy = models.CharField(max_length=8, choices=Autonomy.choices)
+    checkin_cadence_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text="Days between coach check-ins; 0 for none.",
+    )
+    features = models.JSONField(
+        default=list, blank=True, validators=[validate_features], help_text="Sign-up page lines."
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "price", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slug"], name="tier_unique_tenant_slug"),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="tier_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+#: The three products of DESIGN.md ("Product tiers") as tier settings: who decides a
+#: change, and how often the coach checks in. A tenant may create any tier it likes;
+#: these are the presets the product names stand for.
+PRODUCT_AUTONOMY: dict[str, str] = {
+    "diy": Tier.Autonomy.AUTO,  # the engine decides inside the guardrails
+    "hybrid": Tier.Autonomy.QUEUE,  # the engine proposes; the coach reviews exceptions
+    "premium": Tier.Autonomy.APPROVE,  # the engine drafts; the coach approves every change
+}
+PRODUCT_CHECKIN_CADENCE_DAYS: dict[str, int] = {"diy": 0, "hybrid": 30, "premium": 7}

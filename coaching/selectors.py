@@ -1,11 +1,13 @@
-"""Reads of tenants and memberships. Cross-tenant functions say so in their names."""
+"""Reads of tenants, memberships, methodologies and tiers, within the tenant in context.
+Cross-tenant functions say so in their names."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
-from coaching.models import Membership, Tenant
+from coaching.models import Membership, Methodology, MethodologyVersion, Tenant, Tier
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
@@ -57,3 +59,67 @@ def members_of_tenant(*, role: str | None = None) -> list[Membership]:
     if role:
         qs = qs.filter(role=role)
     return list(qs)
+
+
+# --- methodologies, versions, tiers ------------------------------------------------
+
+STAFF_ROLES = (Membership.Role.OWNER, Membership.Role.COACH, Membership.Role.ADMIN)
+
+
+def methodologies() -> QuerySet[Methodology]:
+    return Methodology.objects.order_by("name", "pk")
+
+
+def methodology_for_update(methodology_id: int) -> Methodology:
+    """Row-locked: serialises version numbering and the one-draft rule."""
+    return Methodology.objects.select_for_update().get(pk=methodology_id)
+
+
+def versions_visible_to(membership: Membership) -> QuerySet[MethodologyVersion]:
+    """Staff see drafts too; a client sees published versions only."""
+    qs = MethodologyVersion.objects.select_related("methodology").order_by(
+        "methodology_id", "-number"
+    )
+    if membership.role in STAFF_ROLES:
+        return qs
+    return qs.filter(status=MethodologyVersion.Status.PUBLISHED)
+
+
+def versions_of(
+    methodology: Methodology, *, membership: Membership
+) -> QuerySet[MethodologyVersion]:
+    return versions_visible_to(membership).filter(methodology=methodology)
+
+
+def version_for_update(version_id: int) -> MethodologyVersion:
+    return (
+        MethodologyVersion.objects.select_for_update(of=("self",))
+        .select_related("methodology")
+        .get(pk=version_id)
+    )
+
+
+def latest_version(methodology: Methodology) -> MethodologyVersion | None:
+    return MethodologyVersion.objects.filter(methodology=methodology).order_by("-number").first()
+
+
+def latest_published_version(methodology: Methodology) -> MethodologyVersion | None:
+    return (
+        MethodologyVersion.objects.filter(
+            methodology=methodology, status=MethodologyVersion.Status.PUBLISHED
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def tiers_visible_to(membership: Membership) -> QuerySet[Tier]:
+    """Staff see every tier; a client sees the ones on sale."""
+    qs = Tier.objects.select_related("methodology").order_by("sort_order", "price", "name")
+    if membership.role in STAFF_ROLES:
+        return qs
+    return qs.filter(is_active=True)
+
+
+def tier_for_update(tier_id: int) -> Tier:
+    return Tier.objects.select_for_update().get(pk=tier_id)

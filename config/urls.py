@@ -6,6 +6,7 @@ from coaching import views
 
 api_v1 = [
     path("", include("athletes.api")),
+    path("", include("coaching.api")),
 ]
 
 urlpatterns = [

@@ -11,7 +11,8 @@ from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
 from athletes.models import Assessment, AthleteProfile, CheckIn
-from coaching.models import Membership
+from coaching.methodology import default_rules
+from coaching.models import Membership, Methodology, MethodologyVersion, Tier
 from coaching.rls import tenant_tables
 from coaching.tenancy import TenantMismatch, TenantNotSet, tenant_context
 from programs.models import Exercise, SessionLog, SetLog
@@ -33,6 +34,20 @@ def _populate(tenant, email: str) -> None:
         )
         SetLog.objects.create(
             session=session, exercise=squat, set_index=1, weight_kg=Decimal("100"), reps=5
+        )
+        methodology = Methodology.objects.create(
+            name="Strength basics", slug="strength-basics", discipline="strength"
+        )
+        MethodologyVersion.objects.create(
+            methodology=methodology, number=1, rules=default_rules("strength")
+        )
+        Tier.objects.create(
+            methodology=methodology,
+            name="DIY",
+            slug="diy",
+            price=Decimal("19.00"),
+            currency="EUR",
+            autonomy="auto",
         )
 
 

@@ -1,0 +1,260 @@
+"""Methodologies, their versions and tiers over the API (mounted under /api/v1/).
+
+Any member reads (a client sees published versions and active tiers only); owners and
+coaches write. The write check runs after the object lookup, so an id from another
+tenant is the same 404 as a missing one, and a visible object a member may not change
+is a 403 `permission_denied`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.urls import include, path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, permissions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from coaching import selectors, services
+from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
+from coaching.api_conf import TenantNotFound
+from coaching.methodology import rules_diff
+from coaching.models import Membership, Methodology, MethodologyVersion, Tier
+
+WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COACH)
+WRITE_REFUSED = "Only the business's owners and coaches can change methodologies and tiers."
+
+
+class OwnersAndCoachesWrite(permissions.BasePermission):
+    """Object-level: reading is for every member, writing for owners and coaches."""
+
+    message = WRITE_REFUSED
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        # The member is resolved after DRF's permission pass (TenantScopedViewSet.initial);
+        # list-level writes call `require_writer`, object writes are checked below.
+        return True
+
+    def has_object_permission(self, request: Request, view: object, obj: object) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.membership.role in WRITE_ROLES
+
+
+PERMISSIONS = [permissions.IsAuthenticated, OwnersAndCoachesWrite]
+
+
+def require_writer(membership: Membership) -> None:
+    """For writes with no object to look up first (creating at a list URL)."""
+    if membership.role not in WRITE_ROLES:
+        raise exceptions.PermissionDenied(WRITE_REFUSED)
+
+
+class MethodologySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Methodology
+        fields = ["id", "name", "slug", "description", "discipline", "created"]
+        read_only_fields = ["id", "created"]
+        # Uniqueness is the service's to report (409 with a code), not the serializer's.
+        validators = []
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    methodology = TenantPrimaryKeyRelatedField(Methodology, read_only=True)
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    rules = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="The rules document (docs/methodology-rules.md). Omitted on create: "
+        "a copy of the latest version's rules, or the discipline's defaults.",
+    )
+
+    class Meta:
+        model = MethodologyVersion
+        fields = [
+            "id",
+            "methodology",
+            "number",
+            "status",
+            "rules",
+            "notes",
+            "created",
+            "created_by",
+            "published_at",
+        ]
+        read_only_fields = ["id", "number", "status", "created", "published_at"]
+        validators = []
+
+
+class RuleChangeSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class VersionDiffSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version compared (after).")
+    against = serializers.IntegerField(help_text="The version compared with (before).")
+    changes = RuleChangeSerializer(many=True)
+
+
+class TierSerializer(serializers.ModelSerializer):
+    methodology = TenantPrimaryKeyRelatedField(Methodology)
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        help_text="ISO 4217; defaults to the business's currency.",
+        error_messages={"invalid": "Use an ISO 4217 code such as EUR."},
+    )
+    features = serializers.ListField(
+        child=serializers.CharField(max_length=120), max_length=20, required=False
+    )
+
+    class Meta:
+        model = Tier
+        fields = [
+            "id",
+            "methodology",
+            "name",
+            "slug",
+            "price",
+            "currency",
+            "interval",
+            "autonomy",
+            "checkin_cadence_days",
+            "features",
+            "is_active",
+            "sort_order",
+        ]
+        read_only_fields = ["id"]
+        validators = []
+
+
+class MethodologyViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+):
+    """A business's methodologies; their rules live in numbered versions."""
+
+    queryset = Methodology.objects
+    serializer_class = MethodologySerializer
+    permission_classes = PERMISSIONS
+
+    def scope_queryset(self, queryset):
+        return selectors.methodologies()
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        require_writer(self.membership)
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer: MethodologySerializer) -> None:
+        serializer.instance = services.methodology_create(**serializer.validated_data)
+
+    @action(detail=True, methods=["get", "post"], serializer_class=VersionSerializer)
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the methodology's versions, newest first. POST: the next draft."""
+        methodology = self.get_object()
+        if request.method == "POST":
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            version = services.version_draft_create(
+                methodology=methodology,
+                rules=serializer.validated_data.get("rules"),
+                notes=serializer.validated_data.get("notes", ""),
+                created_by=request.user,
+            )
+            return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
+        versions = selectors.versions_of(methodology, membership=self.membership)
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class VersionViewSet(
+    TenantScopedViewSet,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+):
+    """One rules document. Drafts are edited with PATCH; published ones never change."""
+
+    queryset = MethodologyVersion.objects
+    serializer_class = VersionSerializer
+    permission_classes = PERMISSIONS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scope_queryset(self, queryset):
+        return selectors.versions_visible_to(self.membership)
+
+    def perform_update(self, serializer: VersionSerializer) -> None:
+        serializer.instance = services.version_draft_update(
+            version=serializer.instance,
+            rules=serializer.validated_data.get("rules"),
+            notes=serializer.validated_data.get("notes"),
+        )
+
+    @extend_schema(request=None, responses=VersionSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        """Freeze the draft: validated again, then it never changes."""
+        version = services.version_publish(version=self.get_object())
+        return Response(self.get_serializer(version).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("against", int, required=True)],
+        responses=VersionDiffSerializer,
+    )
+    @action(detail=True, methods=["get"], serializer_class=VersionDiffSerializer)
+    def diff(self, request: Request, pk: str | None = None) -> Response:
+        """Changed leaves from `?against=<version id>` (before) to this version (after)."""
+        version = self.get_object()
+        against_id = request.query_params.get("against", "")
+        if not against_id.isdigit():
+            raise exceptions.ValidationError(
+                {"against": ["Give the id of the version to compare with."]}
+            )
+        against = self.get_queryset().filter(pk=int(against_id)).first()
+        if against is None:
+            raise TenantNotFound()
+        changes = rules_diff(against.rules, version.rules)
+        body = {"version": version.pk, "against": against.pk, "changes": map(asdict, changes)}
+        return Response(VersionDiffSerializer(body).data)
+
+
+class TierViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+):
+    """What clients buy: a methodology at a price with an autonomy level."""
+
+    queryset = Tier.objects
+    serializer_class = TierSerializer
+    permission_classes = PERMISSIONS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scope_queryset(self, queryset):
+        return selectors.tiers_visible_to(self.membership)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        require_writer(self.membership)
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer: TierSerializer) -> None:
+        serializer.instance = services.tier_create(**serializer.validated_data)
+
+    def perform_update(self, serializer: TierSerializer) -> None:
+        serializer.instance = services.tier_update(
+            tier=serializer.instance, **serializer.validated_data
+        )
+
+
+router = DefaultRouter()
+router.register("methodologies", MethodologyViewSet, basename="methodology")
+router.register("versions", VersionViewSet, basename="methodology-version")
+router.register("tiers", TierViewSet, basename="tier")
+
+urlpatterns = [path("", include(router.urls))]
