@@ -8,6 +8,8 @@ Units: kg and reps. RPE on the CR-10 scale in 0.5 steps; reps in reserve count a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import date
 
 # RTS chart as one ladder: each extra rep and each half-RPE step below 10 move one rung.
 # index = 2·(reps − 1) + 2·(10 − rpe); 1 rep @ RPE 10 = 100 %, 12 reps @ RPE 6.5 = 58.6 %.
@@ -81,3 +83,73 @@ def rpe_adjusted_load(load: float, reps: int, target_rpe: float, actual_rpe: flo
     if load < 0:
         raise ValueError(f"load must be ≥ 0 kg, got {load}")
     return load * rpe_percent(reps, target_rpe) / rpe_percent(reps, actual_rpe)
+
+
+# working_e1rm was appended after the chart functions; its imports stay beside it.
+
+WORKING_E1RM_METHODS = ("best_of_last_n", "theil_sen")
+# A session top more than this far above the median session top of the recent weeks is
+# treated as an outlier (a lucky AMRAP, a logging slip) by "best_of_last_n".
+OUTLIER_ABOVE_MEDIAN = 0.10
+
+
+def working_e1rm(
+    sets: Sequence[tuple[date, float, int, float | None]],
+    *,
+    method: str = "best_of_last_n",
+    n: int = 3,
+    weeks: int = 6,
+    today: date | None = None,
+) -> float | None:
+    """A robust working e1RM from logged sets `(date, weight_kg, reps, rpe)` (SCIENCE.md §1).
+
+    Each set's e1RM comes from the RTS chart; a set without an RPE counts as RPE 10 (the
+    lowest estimate its reps allow). Sets the chart can't read are left out: RPE below 6.5
+    (warm-ups), more than 12 reps, a load of 0 kg. A session's value is its best set.
+
+    - "best_of_last_n": the best of the last `n` sessions' values, after leaving out any
+      session more than 10 % above the median session of the last `weeks` weeks (needs
+      3 sessions to judge), so one lucky AMRAP can't rewrite a cycle.
+    - "theil_sen": a Theil–Sen line (median of pairwise slopes) through the session
+      values of the last `weeks` weeks, read at `today`, kept within the values seen.
+
+    `today` defaults to the latest logged date. Returns None when no set is usable.
+    """
+    import statistics
+
+    if method not in WORKING_E1RM_METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(WORKING_E1RM_METHODS)}")
+    if n < 1 or weeks < 1:
+        raise ValueError(f"n and weeks must be ≥ 1, got n={n}, weeks={weeks}")
+    tops: dict[date, float] = {}
+    for day, weight, reps, rpe in sets:
+        if weight < 0 or reps < 1:
+            raise ValueError(f"a logged set needs weight ≥ 0 and reps ≥ 1, got {weight} × {reps}")
+        effort = 10.0 if rpe is None else round(float(rpe) * 2) / 2
+        if weight == 0 or reps > CHART_MAX_REPS or effort < CHART_MIN_RPE:
+            continue
+        value = e1rm(weight, reps, min(effort, CHART_MAX_RPE))
+        tops[day] = max(tops.get(day, 0.0), value)
+    if today is None and tops:
+        today = max(tops)
+    days = sorted(d for d in tops if today is None or d <= today)
+    if not days:
+        return None
+    recent = [d for d in days if (today - d).days < 7 * weeks]
+    if method == "best_of_last_n":
+        screen = [tops[d] for d in (recent or days[-n:])]
+        last = [tops[d] for d in days[-n:]]
+        if len(screen) >= 3:
+            ceiling = statistics.median(screen) * (1 + OUTLIER_ABOVE_MEDIAN)
+            last = [v for v in last if v <= ceiling] or [min(last)]
+        return max(last)
+    if not recent:
+        return None
+    values = [tops[d] for d in recent]
+    if len(recent) == 1:
+        return values[0]
+    from scipy.stats import theilslopes
+
+    x = [(d - today).days for d in recent]
+    slope, intercept, _, _ = theilslopes(values, x)
+    return float(min(max(intercept, min(values)), max(values)))
