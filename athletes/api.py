@@ -1,12 +1,13 @@
 from django.urls import include, path
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from athletes import selectors, services
-from athletes.models import Assessment, AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
+from coaching.models import MethodologyVersion, Tier
 
 
 class ForAthleteMixin:
@@ -133,9 +134,44 @@ class AssessmentViewSet(
         serializer.instance = services.assessment_create(athlete=athlete, **data)
 
 
+class EnrolmentSerializer(serializers.ModelSerializer):
+    athlete = TenantPrimaryKeyRelatedField(AthleteProfile)
+    tier = TenantPrimaryKeyRelatedField(Tier)
+    methodology_version = TenantPrimaryKeyRelatedField(MethodologyVersion, required=False)
+    started = serializers.DateField(required=False)
+
+    class Meta:
+        model = Enrolment
+        fields = ["id", "athlete", "tier", "methodology_version", "started", "ended", "created"]
+        read_only_fields = ["id", "ended", "created"]
+        validators = []
+
+
+class EnrolmentViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+):
+    """Which tier and methodology version a client is on. Coaches enrol (a new enrolment
+    ends the open one); clients read their own."""
+
+    queryset = Enrolment.objects
+    serializer_class = EnrolmentSerializer
+
+    def scope_queryset(self, queryset):
+        return selectors.enrolments_visible_to(self.membership)
+
+    def perform_create(self, serializer):
+        if not selectors.is_staff(self.membership):
+            raise PermissionDenied("Only a coach enrols clients.")
+        serializer.instance = services.enrolment_create(**serializer.validated_data)
+
+
 router = DefaultRouter()
 router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("profiles", ProfileViewSet, basename="profile")
 router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("enrolments", EnrolmentViewSet, basename="enrolment")
 
 urlpatterns = [path("", include(router.urls))]

@@ -68,8 +68,6 @@ class AthleteProfile(TenantScoped):
     height_cm = models.DecimalField(
         max_digits=5, decimal_places=1, validators=[MinValueValidator(100), MaxValueValidator(250)]
     )
-    # The tier is a string until enrolments (tier + methodology version) replace it.
-    tier = models.CharField(max_length=16, default="diy")
     training_age_years = models.DecimalField(
         max_digits=4,
         decimal_places=1,
@@ -199,3 +197,30 @@ class Assessment(TenantScoped):
     @property
     def threshold_speed_m_s(self) -> float | None:
         return 1000 / self.threshold_pace_s_per_km if self.threshold_pace_s_per_km else None
+
+
+class Enrolment(TenantScoped):
+    """A client on a tier of a methodology, at one published version of it. The client
+    stays on that version until a coach moves them (a new enrolment ends this one)."""
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="enrolments")
+    tier = models.ForeignKey("coaching.Tier", on_delete=models.RESTRICT, related_name="+")
+    methodology_version = models.ForeignKey(
+        "coaching.MethodologyVersion", on_delete=models.RESTRICT, related_name="+"
+    )
+    started = models.DateField()
+    ended = models.DateField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete"],
+                condition=models.Q(ended__isnull=True),
+                name="enrolment_one_open_per_tenant_athlete",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.athlete_id} on tier {self.tier_id} (v{self.methodology_version_id})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from athletes.models import Assessment, AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.models import Membership
 
 STAFF_ROLES = (Membership.Role.OWNER, Membership.Role.COACH, Membership.Role.ADMIN)
@@ -37,5 +37,25 @@ def assessments_visible_to(membership: Membership) -> QuerySet[Assessment]:
     return _own_or_all(membership, Assessment.objects.select_related("athlete"), "athlete__user_id")
 
 
+def enrolments_visible_to(membership: Membership) -> QuerySet[Enrolment]:
+    return _own_or_all(
+        membership,
+        Enrolment.objects.select_related("tier", "methodology_version"),
+        "athlete__user_id",
+    )
+
+
 def athlete_profile_of(membership: Membership) -> AthleteProfile | None:
     return AthleteProfile.objects.filter(user_id=membership.user_id).first()
+
+
+def current_enrolment(athlete: AthleteProfile) -> Enrolment | None:
+    return (
+        Enrolment.objects.filter(athlete=athlete, ended__isnull=True)
+        .select_related("tier", "methodology_version")
+        .first()
+    )
+
+
+def latest_assessment(athlete: AthleteProfile) -> Assessment | None:
+    return Assessment.objects.filter(athlete=athlete).order_by("-date", "-id").first()

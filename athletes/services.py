@@ -9,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from athletes.models import Assessment, AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
+from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
+from coaching.models import MethodologyVersion, Tier
 
 # A morning report may be late (yesterday's) or entered the evening before in another
 # zone; further in the future is a typo.
@@ -103,3 +105,42 @@ def assessment_create(
     assessment.full_clean()
     assessment.save()
     return assessment
+
+
+class EnrolmentInvalid(DomainError):
+    code = "enrolment_invalid"
+
+
+@transaction.atomic
+def enrolment_create(
+    *,
+    athlete: AthleteProfile,
+    tier: Tier,
+    methodology_version: MethodologyVersion | None = None,
+    started: datetime.date | None = None,
+) -> Enrolment:
+    """Put a client on a tier, at the methodology's latest published version unless one
+    is named. An open enrolment is ended the day before (moving tiers or versions)."""
+    started = started or timezone.localdate()
+    version = methodology_version or coaching_selectors.latest_published_version(tier.methodology)
+    if version is None or version.status != MethodologyVersion.Status.PUBLISHED:
+        raise EnrolmentInvalid(
+            "Enrol on a published methodology version.",
+            fields={"methodology_version": ["This methodology has no published version."]},
+        )
+    if version.methodology_id != tier.methodology_id:
+        raise EnrolmentInvalid(
+            "The version belongs to another methodology than the tier.",
+            fields={"methodology_version": ["Pick a version of the tier's methodology."]},
+        )
+    if not tier.is_active:
+        raise EnrolmentInvalid("This tier is not on sale.", fields={"tier": ["Inactive tier."]})
+    current = Enrolment.objects.select_for_update().filter(athlete=athlete, ended__isnull=True)
+    for open_enrolment in current:
+        open_enrolment.ended = max(open_enrolment.started, started - datetime.timedelta(days=1))
+        open_enrolment.save(update_fields=["ended"])
+    enrolment = Enrolment(athlete=athlete, tier=tier, methodology_version=version, started=started)
+    enrolment.assign_current_tenant()
+    enrolment.full_clean(validate_constraints=False)
+    enrolment.save()
+    return enrolment

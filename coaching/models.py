@@ -135,7 +135,9 @@ class MethodologyVersion(TenantScoped):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
-    methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="versions")
+    # RESTRICT (here and on tiers, enrolments): in use, a methodology cannot be deleted
+    # alone, but deleting the whole tenant (offboarding) cascades through everything.
+    methodology = models.ForeignKey(Methodology, on_delete=models.RESTRICT, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     rules = models.JSONField()
@@ -202,7 +204,7 @@ class Tier(TenantScoped):
         QUEUE = "queue", "Engine proposes; coach reviews exceptions"
         APPROVE = "approve", "Coach approves every change"
 
-    methodology = models.ForeignKey(Methodology, on_delete=models.PROTECT, related_name="tiers")
+    methodology = models.ForeignKey(Methodology, on_delete=models.RESTRICT, related_name="tiers")
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=63)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])

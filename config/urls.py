@@ -6,12 +6,14 @@ from coaching import views
 
 api_v1 = [
     path("", include("athletes.api")),
+    path("", include("programs.api")),
     path("", include("coaching.api")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("programs.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/tenant/", views.admin_tenant_select, name="admin_tenant_select"),
     path("admin/", admin.site.urls),

@@ -1,43 +1,178 @@
-"""Exercises and what an athlete actually did (logs). Plans and blocks come with the
-methodologies issue; a logged session will then point at its planned session."""
+"""Exercises, plans (blocks of planned sessions) and what an athlete actually did (logs).
+
+Plans are computed by `programs.engine.blocks` and persisted by `services.block_generate`;
+every planned value keeps its derivation (rule, inputs, sentence) so the client can see
+why. Logs point at the planned session they fulfil, or at none (unplanned).
+"""
+
+from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from athletes.models import AthleteProfile
+from athletes.models import Assessment, AthleteProfile
 from coaching.tenancy import TenantScoped
 
 RPE_VALIDATORS = [MinValueValidator(1), MaxValueValidator(10)]
 
 
 class Exercise(TenantScoped):
-    """A tenant's exercise library; the substitution group lets autoregulation swap lifts."""
+    """A tenant's copy of the exercise library (programs/data/exercises.json), which the
+    coach may extend. The substitution group lets plans and autoregulation swap lifts."""
 
-    class Category(models.TextChoices):
+    class Pattern(models.TextChoices):
         SQUAT = "squat", "Squat"
         HINGE = "hinge", "Hinge"
         PRESS = "press", "Press"
         PULL = "pull", "Pull"
         SINGLE_LEG = "single_leg", "Single leg"
+        CARRY = "carry", "Carry"
+        CORE = "core", "Core"
         ACCESSORY = "accessory", "Accessory"
 
+    slug = models.SlugField(max_length=80)
     name = models.CharField(max_length=120)
-    category = models.CharField(max_length=16, choices=Category.choices)
+    pattern = models.CharField(max_length=16, choices=Pattern.choices)
+    equipment = models.JSONField(default=list, blank=True)
+    primary_muscles = models.JSONField(default=list, blank=True)
     substitution_group = models.CharField(max_length=40, blank=True)
-    is_bilateral = models.BooleanField(default=True)
+    unilateral = models.BooleanField(default=False)
+    fatigue = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    e1rm_ratio = models.FloatField(null=True, blank=True)
+    is_reference = models.BooleanField(default=False)
+    loadable = models.BooleanField(default=True, help_text="Takes external load (kg).")
+    per_hand = models.BooleanField(default=False, help_text="Load is per dumbbell/kettlebell.")
+    dose_unit = models.CharField(max_length=12, default="reps")
+    default_dose = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="exercise_unique_tenant_name")
+            models.UniqueConstraint(fields=["tenant", "slug"], name="exercise_unique_tenant_slug")
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
+class AssessmentLift(TenantScoped):
+    """A tested or estimated max, or a rep-max set, with its e1RM (SCIENCE.md §1)."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="lifts")
+    exercise = models.ForeignKey(Exercise, on_delete=models.RESTRICT, related_name="+")
+    weight_kg = models.DecimalField(
+        max_digits=6, decimal_places=2, validators=[MinValueValidator(0), MaxValueValidator(600)]
+    )
+    reps = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    rpe = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=10,
+        validators=[MinValueValidator(Decimal("6.5")), MaxValueValidator(10)],
+    )
+    tested = models.BooleanField(default=True, help_text="Lifted on the day, not estimated.")
+    e1rm_kg = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "assessment", "exercise"],
+                name="assessmentlift_unique_tenant_assessment_exercise",
+            )
+        ]
+
+
+class ProgramBlock(TenantScoped):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUPERSEDED = "superseded", "Superseded"
+        COMPLETED = "completed", "Completed"
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="blocks")
+    methodology_version = models.ForeignKey(
+        "coaching.MethodologyVersion", on_delete=models.RESTRICT, related_name="+"
+    )
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    previous = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    start_date = models.DateField()
+    weeks = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(8)]
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # The e1RMs and other numbers the block was computed from, and why.
+    inputs = models.JSONField(default=dict)
+    derivation = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "start_date"])]
+
+    @property
+    def end_date(self):
+        import datetime
+
+        return self.start_date + datetime.timedelta(days=7 * self.weeks - 1)
+
+
+class PlannedSession(TenantScoped):
+    class Kind(models.TextChoices):
+        STRENGTH = "strength", "Strength"
+        RUN = "run", "Run"
+        RIDE = "ride", "Ride"
+
+    block = models.ForeignKey(ProgramBlock, on_delete=models.CASCADE, related_name="sessions")
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    week = models.PositiveSmallIntegerField()
+    is_deload = models.BooleanField(default=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    duration_min = models.PositiveSmallIntegerField()
+    endurance_type = models.CharField(max_length=60, blank=True)
+    zone = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_low = models.FloatField(null=True, blank=True)
+    target_high = models.FloatField(null=True, blank=True)
+    target_unit = models.CharField(max_length=8, blank=True)
+    planned_tss = models.FloatField(null=True, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    derivation = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "date"])]
+
+
+class PlannedSet(TenantScoped):
+    session = models.ForeignKey(PlannedSession, on_delete=models.CASCADE, related_name="sets")
+    exercise = models.ForeignKey(Exercise, on_delete=models.RESTRICT, related_name="+")
+    set_index = models.PositiveSmallIntegerField()
+    reps = models.PositiveSmallIntegerField()
+    target_rpe = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    percent_1rm = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    load_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    derivation = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["session", "set_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "session", "set_index"],
+                name="plannedset_unique_tenant_session_index",
+            )
+        ]
+
+
 class SessionLog(TenantScoped):
-    """A completed training session, strength or endurance."""
+    """A completed training session, strength or endurance, planned or not."""
 
     class Kind(models.TextChoices):
         STRENGTH = "strength", "Strength"
@@ -46,6 +181,9 @@ class SessionLog(TenantScoped):
 
     athlete = models.ForeignKey(
         AthleteProfile, on_delete=models.CASCADE, related_name="session_logs"
+    )
+    planned_session = models.ForeignKey(
+        PlannedSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="logs"
     )
     date = models.DateField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -57,8 +195,15 @@ class SessionLog(TenantScoped):
     avg_hr_bpm = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(30), MaxValueValidator(230)]
     )
+    max_hr_bpm = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(30), MaxValueValidator(240)]
+    )
     avg_power_w = models.PositiveSmallIntegerField(null=True, blank=True)
     normalized_power_w = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Computed by the engine when the log is written (programs.engine.load).
+    srpe_load = models.FloatField(null=True, blank=True)
+    tss = models.FloatField(null=True, blank=True)
+    trimp = models.FloatField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -82,7 +227,13 @@ class SetLog(TenantScoped):
     rpe = models.DecimalField(
         max_digits=3, decimal_places=1, null=True, blank=True, validators=RPE_VALIDATORS
     )
-    mean_velocity_m_s = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    mean_velocity_m_s = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(3)],
+    )
 
     class Meta:
         ordering = ["session", "set_index"]

@@ -59,3 +59,24 @@ def checkin(tenant: Tenant, account, day: datetime.date, **values) -> CheckIn:
         defaults = {"sleep_hours": Decimal("7.5"), "soreness": 2, "hrv_rmssd_ms": Decimal("62.0")}
         defaults.update(values)
         return CheckIn.objects.create(athlete=athlete, date=day, **defaults)
+
+
+def methodology_on_sale(tenant: Tenant, discipline: str = "strength", rules: dict | None = None):
+    """A published methodology version and an active DIY tier, through the services (the
+    only way a version gets published)."""
+    from coaching import services as coaching_services
+
+    with tenant_context(tenant):
+        methodology = coaching_services.methodology_create(
+            name=f"{discipline.title()} method", slug=f"{discipline}-method", discipline=discipline
+        )
+        version = coaching_services.version_draft_create(methodology=methodology, rules=rules)
+        version = coaching_services.version_publish(version=version)
+        tier = coaching_services.tier_create(
+            methodology=methodology,
+            name="DIY",
+            slug=f"{discipline}-diy",
+            price=Decimal("29.00"),
+            autonomy="auto",
+        )
+    return version, tier

@@ -10,12 +10,20 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
-from athletes.models import Assessment, AthleteProfile, CheckIn
+from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.methodology import default_rules
 from coaching.models import Membership, Methodology, MethodologyVersion, Tier
 from coaching.rls import tenant_tables
 from coaching.tenancy import TenantMismatch, TenantNotSet, tenant_context
-from programs.models import Exercise, SessionLog, SetLog
+from programs.models import (
+    AssessmentLift,
+    Exercise,
+    PlannedSession,
+    PlannedSet,
+    ProgramBlock,
+    SessionLog,
+    SetLog,
+)
 from tests import factories
 
 DAY = datetime.date(2026, 11, 2)
@@ -28,7 +36,7 @@ def _populate(tenant, email: str) -> None:
         athlete = AthleteProfile.objects.get(user=account)
         CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
         Assessment.objects.create(athlete=athlete, date=DAY, hr_max_bpm=190, hr_rest_bpm=50)
-        squat = Exercise.objects.create(name="Back squat", category="squat")
+        squat = Exercise.objects.create(slug="back-squat", name="Back squat", pattern="squat")
         session = SessionLog.objects.create(
             athlete=athlete, date=DAY, kind="strength", duration_s=3600
         )
@@ -38,10 +46,10 @@ def _populate(tenant, email: str) -> None:
         methodology = Methodology.objects.create(
             name="Strength basics", slug="strength-basics", discipline="strength"
         )
-        MethodologyVersion.objects.create(
+        version = MethodologyVersion.objects.create(
             methodology=methodology, number=1, rules=default_rules("strength")
         )
-        Tier.objects.create(
+        tier = Tier.objects.create(
             methodology=methodology,
             name="DIY",
             slug="diy",
@@ -49,6 +57,30 @@ def _populate(tenant, email: str) -> None:
             currency="EUR",
             autonomy="auto",
         )
+        Enrolment.objects.create(
+            athlete=athlete, tier=tier, methodology_version=version, started=DAY
+        )
+        assessment = Assessment.objects.get(athlete=athlete)
+        AssessmentLift.objects.create(
+            assessment=assessment,
+            exercise=squat,
+            weight_kg=Decimal("100"),
+            reps=5,
+            e1rm_kg=Decimal("123.30"),
+        )
+        block = ProgramBlock.objects.create(
+            athlete=athlete, methodology_version=version, start_date=DAY, weeks=4
+        )
+        planned = PlannedSession.objects.create(
+            block=block,
+            athlete=athlete,
+            date=DAY,
+            week=1,
+            kind="strength",
+            name="Squat day",
+            duration_min=60,
+        )
+        PlannedSet.objects.create(session=planned, exercise=squat, set_index=1, reps=5)
 
 
 @pytest.fixture
@@ -88,8 +120,8 @@ def test_app_role_cannot_insert_a_row_for_another_tenant(populated):
     with tenant_context(tenant_a), pytest.raises(ProgrammingError), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO programs_exercise (tenant_id, name, category, substitution_group,"
-                " is_bilateral) VALUES (%s, 'Sneaky', 'squat', '', true)",
+                "INSERT INTO coaching_membership (tenant_id, user_id, role, created)"
+                " VALUES (%s, (SELECT min(id) FROM auth_user), 'owner', now())",
                 [tenant_b.pk],
             )
 
@@ -130,13 +162,13 @@ def test_scoped_manager_raises_without_a_tenant(populated):
     with pytest.raises(TenantNotSet):
         Exercise.objects.count()
     with pytest.raises(TenantNotSet):
-        Exercise(name="Front squat", category="squat").save()
+        Exercise(slug="front-squat", name="Front squat", pattern="squat").save()
 
 
 def test_save_assigns_the_current_tenant_and_refuses_another(populated):
     tenant_a, tenant_b = populated
     with tenant_context(tenant_a):
-        exercise = Exercise.objects.create(name="Front squat", category="squat")
+        exercise = Exercise.objects.create(slug="front-squat", name="Front squat", pattern="squat")
         assert exercise.tenant_id == tenant_a.pk
     with tenant_context(tenant_b), pytest.raises(TenantMismatch):
         exercise.name = "Renamed in the wrong tenant"
@@ -146,7 +178,9 @@ def test_save_assigns_the_current_tenant_and_refuses_another(populated):
 def test_bulk_create_stamps_the_tenant(populated):
     tenant_a, _ = populated
     with tenant_context(tenant_a):
-        Exercise.objects.bulk_create([Exercise(name=f"Row {i}", category="pull") for i in range(3)])
+        Exercise.objects.bulk_create(
+            [Exercise(slug=f"row-{i}", name=f"Row {i}", pattern="pull") for i in range(3)]
+        )
         assert Exercise.objects.filter(name__startswith="Row").count() == 3
 
 

@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('published_at', models.DateTimeField(blank=True, null=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('methodology', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='coaching.methodology')),
+                ('methodology', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='versions', to='coaching.methodology')),
                 ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coaching.tenant')),
             ],
             options={
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                 ('features', models.JSONField(blank=True, default=list, help_text='Sign-up page lines.', validators=[coaching.models.validate_features])),
                 ('is_active', models.BooleanField(default=True)),
                 ('sort_order', models.PositiveSmallIntegerField(default=0)),
-                ('methodology', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tiers', to='coaching.methodology')),
+                ('methodology', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='tiers', to='coaching.methodology')),
                 ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coaching.tenant')),
             ],
             options={

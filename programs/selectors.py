@@ -1,0 +1,73 @@
+"""Reads of programs data within the tenant in context."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import QuerySet
+
+from athletes.models import Assessment, AthleteProfile
+from athletes.selectors import is_staff
+from coaching.models import Membership
+from programs.models import (
+    AssessmentLift,
+    Exercise,
+    PlannedSession,
+    ProgramBlock,
+    SessionLog,
+    SetLog,
+)
+
+
+def _own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> QuerySet:
+    return queryset if is_staff(membership) else queryset.filter(**{user_path: membership.user_id})
+
+
+def exercises() -> QuerySet[Exercise]:
+    return Exercise.objects.order_by("name")
+
+
+def lifts_of(assessment: Assessment) -> list[AssessmentLift]:
+    return list(AssessmentLift.objects.filter(assessment=assessment).select_related("exercise"))
+
+
+def active_block_of(athlete: AthleteProfile) -> ProgramBlock | None:
+    return ProgramBlock.objects.filter(athlete=athlete, status=ProgramBlock.Status.ACTIVE).first()
+
+
+def sessions_of_block(block: ProgramBlock) -> QuerySet[PlannedSession]:
+    return PlannedSession.objects.filter(block=block).order_by("date", "id")
+
+
+def blocks_visible_to(membership: Membership) -> QuerySet[ProgramBlock]:
+    return _own_or_all(
+        membership, ProgramBlock.objects.select_related("athlete"), "athlete__user_id"
+    )
+
+
+def planned_sessions_visible_to(membership: Membership) -> QuerySet[PlannedSession]:
+    return _own_or_all(
+        membership,
+        PlannedSession.objects.prefetch_related("sets__exercise").order_by("date", "id"),
+        "athlete__user_id",
+    )
+
+
+def session_logs_visible_to(membership: Membership) -> QuerySet[SessionLog]:
+    return _own_or_all(membership, SessionLog.objects.prefetch_related("sets"), "athlete__user_id")
+
+
+def logged_sets_by_exercise(
+    athlete: AthleteProfile, *, since: datetime.date
+) -> dict[str, list[tuple[datetime.date, float, int, float | None]]]:
+    """Logged strength sets per exercise slug, as the engine's `working_e1rm` reads them."""
+    rows = (
+        SetLog.objects.filter(session__athlete=athlete, session__date__gte=since)
+        .values_list("exercise__slug", "session__date", "weight_kg", "reps", "rpe")
+        .order_by("session__date")
+    )
+    by_slug: dict[str, list[tuple[datetime.date, float, int, float | None]]] = defaultdict(list)
+    for slug, day, weight, reps, rpe in rows:
+        by_slug[slug].append((day, float(weight), reps, float(rpe) if rpe is not None else None))
+    return dict(by_slug)
