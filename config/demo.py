@@ -1,4 +1,5 @@
-"""Demo data for local product runs: two coaching businesses with eight weeks of history.
+"""Demo data for local product runs: two coaching businesses with eight weeks of history
+and a generated training block for every client.
 
 `manage.py seed_demo` calls `demo_seed`; `manage.py demo_totp` calls `demo_totp_code`.
 The password and the TOTP secret are public constants on purpose, so that anyone who
@@ -11,14 +12,25 @@ same rows. The dual-tenant client's morning check-ins come from a stream named a
 person only, so both tenants see the same sleep, HRV and weight, as they would from one
 watch and one scale.
 
+What each tenant gets, in order: the shipped exercise library; one methodology whose
+first version is validated and published by the coaching services, sold in three tiers
+(DIY, Hybrid, Premium); the clients' profiles (training days, session length, equipment,
+goal), each enrolled on their tier; a baseline assessment on the first day of the history
+and a second one on the last, whose lifts are the working e1RMs of the logged sets (the
+engine's `working_e1rm`); eight weeks of logs with the engine's sRPE load, TSS and TRIMP;
+check-ins; and finally `block_generate` plans every client's next four weeks from the
+Monday after the history, so every demo client has a plan to read.
+
 Speed: rows go in with `bulk_create` (the tenant-scoped queryset stamps the tenant), and
 every demo user shares one password hash, because hashing 45 passwords with PBKDF2 alone
-would take longer than the rest of the seed.
+would take longer than the rest of the seed. Methodologies, tiers, enrolments and blocks
+go through their services, so they are validated exactly as in the product.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import random
 import time
@@ -37,10 +49,32 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from athletes.models import AthleteProfile, CheckIn
-from coaching.models import Membership, Tenant
+from athletes.models import EQUIPMENT, Assessment, AthleteProfile, CheckIn
+from athletes.services import enrolment_create
+from coaching.methodology import default_rules
+from coaching.models import (
+    PRODUCT_AUTONOMY,
+    PRODUCT_CHECKIN_CADENCE_DAYS,
+    Membership,
+    Methodology,
+    MethodologyVersion,
+    Tenant,
+    Tier,
+)
+from coaching.services import methodology_create, tier_create, version_draft_create, version_publish
 from coaching.tenancy import tenant_context
-from programs.models import Exercise, SessionLog, SetLog
+from programs.engine import load as load_engine
+from programs.engine.library import ExerciseInfo, load_library
+from programs.engine.strength import e1rm, round_to_increment, rpe_percent, working_e1rm
+from programs.models import (
+    AssessmentLift,
+    Exercise,
+    PlannedSession,
+    PlannedSet,
+    SessionLog,
+    SetLog,
+)
+from programs.services import block_generate, exercise_library_install
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, demo only
 # Base32 (RFC 4648). Add it to an authenticator app, or run `manage.py demo_totp`.
@@ -52,6 +86,8 @@ DUAL_CLIENT_EMAIL = "dual@demo.test"
 CLIENT_TIERS = (("diy", 10), ("hybrid", 6), ("premium", 4))
 CLIENTS_PER_TENANT = sum(count for _, count in CLIENT_TIERS)
 DUAL_CLIENT_TIER = "hybrid"
+# Numbered clients per tenant who train at home (dumbbells, bench, bands, pull-up bar).
+HOME_GYM_CLIENTS = 3
 # Below SQLite's and PostgreSQL's bind-parameter limits for every model seeded here.
 _BATCH_SIZE = 500
 
@@ -73,6 +109,11 @@ class DemoTenantSpec:
     discipline: str
     owner_name: tuple[str, str]
     coach_name: tuple[str, str]
+    methodology_name: str
+    methodology_slug: str
+    methodology_description: str
+    # Monthly prices of the DIY, Hybrid and Premium tiers, in the tenant's currency.
+    prices: tuple[str, str, str]
 
     @property
     def email_domain(self) -> str:
@@ -88,6 +129,14 @@ DEMO_TENANTS = (
         discipline=AthleteProfile.Discipline.STRENGTH,
         owner_name=("Maggie", "Holt"),
         coach_name=("Dev", "Mistry"),
+        methodology_name="Ironworks 5s",
+        methodology_slug="ironworks-5s",
+        methodology_description=(
+            "Three sessions built on the squat, bench press, deadlift and overhead press: "
+            "a top set of five at a rising RPE, then three back-off fives at 90 %, with "
+            "pattern accessories. Deload every fourth week."
+        ),
+        prices=("29.00", "79.00", "199.00"),
     ),
     DemoTenantSpec(
         slug="tempo",
@@ -97,6 +146,13 @@ DEMO_TENANTS = (
         discipline=AthleteProfile.Discipline.ENDURANCE,
         owner_name=("Sanne", "Verhoeven"),
         coach_name=("Joris", "Kuipers"),
+        methodology_name="Tempo Polarised",
+        methodology_slug="tempo-polarised",
+        methodology_description=(
+            "Polarised running: about 80 % of the time easy, one or two hard interval "
+            "sessions and a long run each week, volume rising 5 % a week, then a deload week."
+        ),
+        prices=("25.00", "69.00", "179.00"),
     ),
 )
 DEMO_SLUGS = tuple(spec.slug for spec in DEMO_TENANTS)
@@ -109,6 +165,8 @@ class DemoTenantLogins:
     owner_email: str
     coach_email: str
     client_emails: tuple[str, ...]
+    methodology: str
+    tiers: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +209,8 @@ def demo_reset() -> None:
     """Delete the demo tenants (with all their rows) and the demo users.
 
     Each tenant is deleted inside its own tenant context: under row-level security the
-    cascade can only see (and delete) that tenant's rows.
+    cascade can only see (and delete) that tenant's rows. Foreign keys between tenant
+    rows are CASCADE or RESTRICT (never PROTECT), so the tenant's cascade takes them all.
     """
     for tenant in Tenant.objects.filter(slug__in=DEMO_SLUGS):
         with tenant_context(tenant):
@@ -194,7 +253,7 @@ def demo_seed(
         ]
         first_days.append(days[0])
         last_days.append(days[-1])
-        _tenant_seed(
+        offer = _tenant_seed(
             seed=seed, spec=spec, roster=rosters[spec.slug], users=users, days=days, counts=counts
         )
         logins.append(
@@ -206,6 +265,8 @@ def demo_seed(
                 client_emails=tuple(
                     _client_email(spec, n) for n in range(1, CLIENTS_PER_TENANT + 1)
                 ),
+                methodology=f"{offer.methodology.name} v{offer.version.number}",
+                tiers=tuple(tier.name for tier in offer.tiers.values()),
             )
         )
     return DemoSeedResult(
@@ -235,6 +296,7 @@ def demo_login_lines(result: DemoSeedResult) -> list[str]:
             f"  owner    {tenant.owner_email}",
             f"  coach    {tenant.coach_email}",
             f"  clients  {tenant.client_emails[0]} ... {tenant.client_emails[-1]}",
+            f"  offer    {tenant.methodology} (published), tiers {', '.join(tenant.tiers)}",
         ]
     lines += [
         "",
@@ -267,6 +329,7 @@ class _Member:
     role: str
     sex: str = ""
     tier: str = ""
+    home_gym: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -416,6 +479,7 @@ def _roster(seed: int, spec: DemoTenantSpec) -> list[_Member]:
         AthleteProfile.Sex.FEMALE: rng.sample(names.female, len(names.female)),
     }
     lasts = rng.sample(names.last, CLIENTS_PER_TENANT)
+    home_gyms = set(rng.sample(range(CLIENTS_PER_TENANT), HOME_GYM_CLIENTS))
     members = [
         _Member(email=f"owner@{spec.email_domain}", first_name=spec.owner_name[0],
                 last_name=spec.owner_name[1], role=Membership.Role.OWNER),
@@ -432,6 +496,7 @@ def _roster(seed: int, spec: DemoTenantSpec) -> list[_Member]:
                 role=Membership.Role.CLIENT,
                 sex=sex,
                 tier=tiers[index],
+                home_gym=index in home_gyms,
             )
         )
     return [*members, _DUAL]
@@ -498,12 +563,35 @@ def _body(seed: int, member: _Member, discipline: str, today: datetime.date) -> 
 # --- one tenant ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Offer:
+    methodology: Methodology
+    version: MethodologyVersion
+    tiers: dict[str, Tier]  # by product: diy, hybrid, premium
+
+
 @dataclass(kw_only=True)
 class _History:
     sessions: list[SessionLog] = field(default_factory=list)
     sets: list[SetLog] = field(default_factory=list)
     # Training load (session RPE x minutes) by date, which drives next-morning soreness.
     load_by_date: dict[datetime.date, float] = field(default_factory=dict)
+    # Logged sets per exercise slug, (date, kg, reps, RPE), as `working_e1rm` reads them.
+    sets_by_slug: dict[str, list[tuple[datetime.date, float, int, float]]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(kw_only=True)
+class _Client:
+    """One client of one tenant, built in memory before anything is saved."""
+
+    member: _Member
+    profile: AthleteProfile
+    history: _History
+    checkins: list[CheckIn]
+    assessments: list[Assessment]
+    lifts: list[AssessmentLift]
 
 
 def _tenant_seed(
@@ -514,7 +602,7 @@ def _tenant_seed(
     users: dict[str, AbstractBaseUser],
     days: list[datetime.date],
     counts: Counter[str],
-) -> None:
+) -> _Offer:
     tenant = Tenant(slug=spec.slug, name=spec.name, timezone=spec.timezone, currency=spec.currency)
     tenant.full_clean()
     tenant.save()
@@ -523,161 +611,373 @@ def _tenant_seed(
         Membership.objects.bulk_create(
             [Membership(user=users[m.email], role=m.role) for m in roster]
         )
-        exercises = Exercise.objects.bulk_create(
-            [
-                Exercise(
-                    name=e.name,
-                    category=e.category,
-                    substitution_group=e.group,
-                    is_bilateral=e.bilateral,
-                )
-                for e in _LIBRARY
-            ]
-        )
-        exercise_by_name = {e.name: e for e in exercises}
-        clients = [m for m in roster if m.role == Membership.Role.CLIENT]
-        bodies = [_body(seed, m, spec.discipline, days[-1]) for m in clients]
-        profiles = AthleteProfile.objects.bulk_create(
-            [
-                AthleteProfile(
-                    user=users[m.email],
-                    display_name=f"{m.first_name} {m.last_name}",
-                    discipline=spec.discipline,
-                    sex=body.sex,
-                    birth_date=body.birth_date,
-                    height_cm=Decimal(f"{body.height_cm:.1f}"),
-                    tier=m.tier,
-                )
-                for m, body in zip(clients, bodies, strict=True)
-            ]
-        )
-        history = _History()
-        checkins: list[CheckIn] = []
-        for member, body, profile in zip(clients, bodies, profiles, strict=True):
-            rng = _rng(seed, spec.slug, member.email, "training")
-            if spec.discipline == AthleteProfile.Discipline.STRENGTH:
-                athlete = _strength_history(
-                    rng,
-                    profile=profile,
-                    body=body,
-                    tier=member.tier,
-                    days=days,
-                    exercises=exercise_by_name,
-                )
-            else:
-                athlete = _endurance_history(
-                    rng, profile=profile, body=body, tier=member.tier, days=days
-                )
-            history.sessions += athlete.sessions
-            history.sets += athlete.sets
-            checkins += _checkins(
-                _rng(seed, "checkins", member.email),
-                profile=profile,
-                body=body,
-                discipline=spec.discipline,
-                days=days,
-                load_by_date=athlete.load_by_date,
+        exercise_library_install()
+        exercises = {e.slug: e for e in Exercise.objects.all()}
+        offer = _offer_create(spec, created_by=users[f"owner@{spec.email_domain}"])
+        clients = [
+            _client(seed, spec=spec, member=m, user=users[m.email], days=days, exercises=exercises)
+            for m in roster
+            if m.role == Membership.Role.CLIENT
+        ]
+        AthleteProfile.objects.bulk_create([c.profile for c in clients])
+        for c in clients:
+            enrolment_create(
+                athlete=c.profile,
+                tier=offer.tiers[c.member.tier],
+                methodology_version=offer.version,
+                started=days[0],
             )
-        SessionLog.objects.bulk_create(history.sessions, batch_size=_BATCH_SIZE)
-        SetLog.objects.bulk_create(history.sets, batch_size=_BATCH_SIZE)
+        assessments = [a for c in clients for a in c.assessments]
+        lifts = [lift for c in clients for lift in c.lifts]
+        sessions = [s for c in clients for s in c.history.sessions]
+        sets = [s for c in clients for s in c.history.sets]
+        checkins = [ci for c in clients for ci in c.checkins]
+        Assessment.objects.bulk_create(assessments, batch_size=_BATCH_SIZE)
+        AssessmentLift.objects.bulk_create(lifts, batch_size=_BATCH_SIZE)
+        SessionLog.objects.bulk_create(sessions, batch_size=_BATCH_SIZE)
+        SetLog.objects.bulk_create(sets, batch_size=_BATCH_SIZE)
         CheckIn.objects.bulk_create(checkins, batch_size=_BATCH_SIZE)
+        # The next block starts on the Monday after the history; it plans from the
+        # latest assessment, whose lifts are the working e1RMs of the logged sets.
+        start = days[-1] + datetime.timedelta(days=7 - days[-1].weekday())
+        for c in clients:
+            block_generate(athlete=c.profile, start_date=start)
+        planned_sessions = PlannedSession.objects.count()
+        planned_sets = PlannedSet.objects.count()
     counts["memberships"] += len(roster)
-    counts["athlete profiles"] += len(profiles)
     counts["exercises"] += len(exercises)
-    counts["session logs"] += len(history.sessions)
-    counts["set logs"] += len(history.sets)
+    counts["methodologies"] += 1
+    counts["published versions"] += 1
+    counts["tiers"] += len(offer.tiers)
+    counts["athlete profiles"] += len(clients)
+    counts["enrolments"] += len(clients)
+    counts["assessments"] += len(assessments)
+    counts["assessment lifts"] += len(lifts)
+    counts["session logs"] += len(sessions)
+    counts["set logs"] += len(sets)
     counts["check-ins"] += len(checkins)
+    counts["program blocks"] += len(clients)
+    counts["planned sessions"] += planned_sessions
+    counts["planned sets"] += planned_sets
+    return offer
+
+
+# --- what the tenant sells ----------------------------------------------------------
+
+_TIERS = (
+    ("diy", "DIY", (
+        "A four-week block planned from your assessment and logs",
+        "Loads and volume adjust automatically to your check-ins",
+        "Training log and progress charts",
+    )),
+    ("hybrid", "Hybrid", (
+        "Everything in DIY",
+        "Your coach reviews the changes the engine flags",
+        "A coach check-in every month",
+    )),
+    ("premium", "Premium", (
+        "Everything in Hybrid",
+        "Your coach approves every change to your plan",
+        "A coach check-in every week",
+    )),
+)  # fmt: skip
+
+
+def _offer_create(spec: DemoTenantSpec, *, created_by: AbstractBaseUser) -> _Offer:
+    """The methodology, its first version (validated and published by the coaching
+    services) and the three tiers selling it."""
+    methodology = methodology_create(
+        name=spec.methodology_name,
+        slug=spec.methodology_slug,
+        discipline=spec.discipline,
+        description=spec.methodology_description,
+    )
+    draft = version_draft_create(
+        methodology=methodology,
+        rules=_methodology_rules(spec.discipline),
+        notes="First version.",
+        created_by=created_by,
+    )
+    version = version_publish(version=draft)
+    tiers = {
+        key: tier_create(
+            methodology=methodology,
+            name=name,
+            slug=key,
+            price=Decimal(price),
+            autonomy=PRODUCT_AUTONOMY[key],
+            checkin_cadence_days=PRODUCT_CHECKIN_CADENCE_DAYS[key],
+            features=features,
+            sort_order=index,
+        )
+        for index, ((key, name, features), price) in enumerate(
+            zip(_TIERS, spec.prices, strict=True), start=1
+        )
+    }
+    return _Offer(methodology=methodology, version=version, tiers=tiers)
+
+
+def _methodology_rules(discipline: str) -> dict:
+    """The discipline's default document with the demo coach's choices."""
+    rules = default_rules(discipline)
+    if discipline == AthleteProfile.Discipline.STRENGTH:
+        rules["progression"] = {
+            "model": "rpe_top_set_backoff",
+            "plate_increment_kg": 2.5,
+            "params": {
+                "top_set_reps": 5,
+                "top_set_rpe": 7.5,
+                "backoff_sets": 3,
+                "backoff_reps": 5,
+                "backoff_percent_of_top": 0.9,
+            },
+        }
+        rules["sessions"] = [
+            {"name": "Squat and bench", "slots": [
+                {"exercise": "back-squat", "role": "main"},
+                {"exercise": "bench-press", "role": "main"},
+                {"pattern": "single_leg", "role": "accessory", "sets": 3, "reps": 8, "rpe": 7.5},
+                {"pattern": "pull", "role": "accessory", "sets": 3, "reps": 10, "rpe": 7.5},
+            ]},
+            {"name": "Deadlift and press", "slots": [
+                {"exercise": "deadlift", "role": "main"},
+                {"exercise": "overhead-press", "role": "main"},
+                {"pattern": "pull", "role": "accessory", "sets": 3, "reps": 8, "rpe": 8.0},
+                {"pattern": "press", "role": "accessory", "sets": 3, "reps": 10, "rpe": 7.5},
+            ]},
+            {"name": "Bench and legs", "slots": [
+                {"exercise": "bench-press", "role": "main"},
+                {"pattern": "squat", "role": "accessory", "sets": 3, "reps": 8, "rpe": 7.5},
+                {"pattern": "hinge", "role": "accessory", "sets": 3, "reps": 8, "rpe": 7.5},
+                {"pattern": "pull", "role": "accessory", "sets": 3, "reps": 10, "rpe": 7.5},
+            ]},
+        ]  # fmt: skip
+        rules["guardrails"]["protected_exercises"] = ["back-squat"]
+    else:
+        rules["progression"] = {
+            "model": "polarised",
+            "params": {
+                "weekly_minutes": 270,
+                "weekly_ramp_percent": 5,
+                "sport": "run",
+                "long_session_fraction": 0.3,
+            },
+        }
+    return rules
+
+
+# --- one client ---------------------------------------------------------------------
+
+_FULL_GYM = ("barbell", "dumbbell", "machine", "cable", "pullup_bar", "bench", "rack")
+_HOME_GYM = ("dumbbell", "bands", "pullup_bar", "bench")
+_INJURIES = (
+    "Old left shoulder impingement: no behind-the-neck pressing.",
+    "Lower back flares up with high-rep deadlifts; keep hinges at 8 reps or fewer.",
+    "Right knee: patellar tendon niggle after long downhill runs.",
+    "Achilles tightness in spring; build running volume gradually.",
+    "Tennis elbow (left), mostly settled.",
+)
+_COACH_NOTES = (
+    "Prefers morning sessions; trains before work.",
+    "Competes in a local meet in spring.",
+    "Travels for work every other week; hotel gym then.",
+    "Responds well to higher frequency; watch sleep in busy weeks.",
+    "Aiming for a half marathon in April.",
+    "Returning after a year off; keep RPE honest.",
+)
+
+
+def _client(
+    seed: int,
+    *,
+    spec: DemoTenantSpec,
+    member: _Member,
+    user: AbstractBaseUser,
+    days: list[datetime.date],
+    exercises: dict[str, Exercise],
+) -> _Client:
+    body = _body(seed, member, spec.discipline, days[-1])
+    profile = AthleteProfile(
+        user=user,
+        display_name=f"{member.first_name} {member.last_name}",
+        discipline=spec.discipline,
+        sex=body.sex,
+        birth_date=body.birth_date,
+        height_cm=Decimal(f"{body.height_cm:.1f}"),
+    )
+    rng = _rng(seed, spec.slug, member.email, "training")
+    if spec.discipline == AthleteProfile.Discipline.STRENGTH:
+        lifter = _lifter(rng, member=member, body=body, profile=profile)
+        history = _strength_history(
+            rng, lifter=lifter, profile=profile, days=days, exercises=exercises
+        )
+    else:
+        runner = _endurance_athlete(rng, member=member, body=body, profile=profile, days=days)
+        history = _endurance_history(rng, athlete=runner, profile=profile, days=days)
+    if rng.random() < 0.15:
+        profile.injuries = rng.choice(_INJURIES)
+    if member.tier != "diy" and rng.random() < 0.5:
+        profile.coach_notes = rng.choice(_COACH_NOTES)
+    checkins = _checkins(
+        _rng(seed, "checkins", member.email),
+        profile=profile,
+        body=body,
+        discipline=spec.discipline,
+        days=days,
+        load_by_date=history.load_by_date,
+    )
+    if spec.discipline == AthleteProfile.Discipline.STRENGTH:
+        assessments, lifts = _strength_assessments(
+            rng, lifter=lifter, profile=profile, history=history, checkins=checkins,
+            days=days, exercises=exercises,
+        )  # fmt: skip
+    else:
+        assessments = _endurance_assessments(
+            athlete=runner, profile=profile, checkins=checkins, days=days
+        )
+        lifts = []
+    _session_loads(history.sessions, profile=profile, assessments=assessments)
+    return _Client(
+        member=member,
+        profile=profile,
+        history=history,
+        checkins=checkins,
+        assessments=assessments,
+        lifts=lifts,
+    )
+
+
+def _equipment(rng: random.Random, *, home_gym: bool) -> list[str]:
+    """In the order of the shared vocabulary (athletes.models.EQUIPMENT)."""
+    have = set(_HOME_GYM if home_gym else _FULL_GYM)
+    if not home_gym:
+        if rng.random() < 0.3:
+            have.add("trap_bar")
+        if rng.random() < 0.3:
+            have.add("kettlebell")
+    elif rng.random() < 0.5:
+        have.add("kettlebell")
+    return [item for item in EQUIPMENT if item in have]
+
+
+def _weighed(checkins: list[CheckIn]) -> list[CheckIn]:
+    return [c for c in checkins if c.body_weight_kg is not None]
+
+
+def _session_loads(
+    sessions: list[SessionLog], *, profile: AthleteProfile, assessments: list[Assessment]
+) -> None:
+    """sRPE load, TSS and TRIMP as `programs.services` computes them when a log is written,
+    from the assessment in force on the session's day, where the inputs exist."""
+    for session in sessions:
+        assessment = max((a for a in assessments if a.date <= session.date), key=lambda a: a.date)
+        minutes = session.duration_s / 60
+        session.srpe_load = load_engine.session_rpe_load(float(session.session_rpe), minutes)
+        if session.kind == SessionLog.Kind.RIDE and assessment.ftp_w:
+            session.tss = load_engine.tss(
+                session.duration_s, session.normalized_power_w, assessment.ftp_w
+            )
+        elif session.kind == SessionLog.Kind.RUN and assessment.threshold_pace_s_per_km:
+            session.tss = load_engine.run_tss(
+                session.duration_s,
+                session.distance_m / session.duration_s,
+                assessment.threshold_speed_m_s,
+            )
+        rest, peak = assessment.hr_rest_bpm, assessment.hr_max_bpm
+        if session.avg_hr_bpm and rest and peak and rest <= session.avg_hr_bpm <= peak:
+            session.trimp = load_engine.trimp(minutes, session.avg_hr_bpm, rest, peak, profile.sex)
 
 
 # --- strength -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ExerciseSpec:
-    name: str
-    category: str
-    group: str
-    bilateral: bool
-    # Load as a fraction of one of the four main lifts' e1RM (per hand for dumbbells).
-    lift: str
+class _Lift:
+    """How the demo loads one library exercise."""
+
+    slug: str
+    # Which of the lifter's starting e1RMs it scales, and by how much: the library's
+    # e1rm_ratio to its group's reference lift where it has one (per hand for dumbbells),
+    # else the demo's own fraction.
+    base: str
     fraction: float
     increment_kg: float
     # Mean concentric velocity at RPE 10, for the lifts premium clients track with a sensor.
-    velocity_at_max: float | None = None
+    velocity_at_max: float | None
 
 
-_C = Exercise.Category
-_LIBRARY = (
-    _ExerciseSpec(name="Back Squat", category=_C.SQUAT, group="squat", bilateral=True,
-                  lift="squat", fraction=1.0, increment_kg=2.5, velocity_at_max=0.30),
-    _ExerciseSpec(name="Front Squat", category=_C.SQUAT, group="squat", bilateral=True,
-                  lift="squat", fraction=0.82, increment_kg=2.5),
-    _ExerciseSpec(name="Safety Bar Squat", category=_C.SQUAT, group="squat", bilateral=True,
-                  lift="squat", fraction=0.9, increment_kg=2.5, velocity_at_max=0.30),
-    _ExerciseSpec(name="Deadlift", category=_C.HINGE, group="hip_hinge", bilateral=True,
-                  lift="deadlift", fraction=1.0, increment_kg=2.5, velocity_at_max=0.20),
-    _ExerciseSpec(name="Trap Bar Deadlift", category=_C.HINGE, group="hip_hinge",
-                  bilateral=True, lift="deadlift", fraction=1.05, increment_kg=2.5,
-                  velocity_at_max=0.25),
-    _ExerciseSpec(name="Romanian Deadlift", category=_C.HINGE, group="hip_hinge_secondary",
-                  bilateral=True, lift="deadlift", fraction=0.62, increment_kg=2.5),
-    _ExerciseSpec(name="Stiff-Leg Deadlift", category=_C.HINGE, group="hip_hinge_secondary",
-                  bilateral=True, lift="deadlift", fraction=0.6, increment_kg=2.5),
-    _ExerciseSpec(name="Hip Thrust", category=_C.ACCESSORY, group="glute", bilateral=True,
-                  lift="deadlift", fraction=0.85, increment_kg=2.5),
-    _ExerciseSpec(name="Bench Press", category=_C.PRESS, group="horizontal_press",
-                  bilateral=True, lift="bench", fraction=1.0, increment_kg=2.5,
-                  velocity_at_max=0.17),
-    _ExerciseSpec(name="Dumbbell Bench Press", category=_C.PRESS, group="horizontal_press",
-                  bilateral=True, lift="bench", fraction=0.37, increment_kg=2.0),
-    _ExerciseSpec(name="Close-Grip Bench Press", category=_C.PRESS,
-                  group="horizontal_press_secondary", bilateral=True, lift="bench",
-                  fraction=0.88, increment_kg=2.5),
-    _ExerciseSpec(name="Overhead Press", category=_C.PRESS, group="vertical_press",
-                  bilateral=True, lift="press", fraction=1.0, increment_kg=2.5,
-                  velocity_at_max=0.20),
-    _ExerciseSpec(name="Seated Dumbbell Press", category=_C.PRESS, group="vertical_press",
-                  bilateral=True, lift="press", fraction=0.38, increment_kg=2.0),
-    _ExerciseSpec(name="Barbell Row", category=_C.PULL, group="horizontal_pull",
-                  bilateral=True, lift="bench", fraction=0.8, increment_kg=2.5),
-    _ExerciseSpec(name="Chest-Supported Row", category=_C.PULL, group="horizontal_pull",
-                  bilateral=True, lift="bench", fraction=0.32, increment_kg=2.0),
-    _ExerciseSpec(name="Lat Pulldown", category=_C.PULL, group="vertical_pull", bilateral=True,
-                  lift="bench", fraction=0.75, increment_kg=2.5),
-    _ExerciseSpec(name="Weighted Pull-Up", category=_C.PULL, group="vertical_pull",
-                  bilateral=True, lift="bench", fraction=0.15, increment_kg=2.5),
-    _ExerciseSpec(name="Bulgarian Split Squat", category=_C.SINGLE_LEG, group="single_leg_knee",
-                  bilateral=False, lift="squat", fraction=0.28, increment_kg=2.0),
-    _ExerciseSpec(name="Walking Lunge", category=_C.SINGLE_LEG, group="single_leg_knee",
-                  bilateral=False, lift="squat", fraction=0.25, increment_kg=2.0),
-    _ExerciseSpec(name="Single-Leg Romanian Deadlift", category=_C.SINGLE_LEG,
-                  group="single_leg_hip", bilateral=False, lift="deadlift", fraction=0.2,
-                  increment_kg=2.0),
-    _ExerciseSpec(name="Face Pull", category=_C.ACCESSORY, group="rear_delt", bilateral=True,
-                  lift="press", fraction=0.4, increment_kg=2.5),
-    _ExerciseSpec(name="Dumbbell Curl", category=_C.ACCESSORY, group="elbow_flexor",
-                  bilateral=True, lift="press", fraction=0.2, increment_kg=2.0),
-    _ExerciseSpec(name="Triceps Pushdown", category=_C.ACCESSORY, group="elbow_extensor",
-                  bilateral=True, lift="bench", fraction=0.3, increment_kg=2.5),
+# A library substitution group's reference lift -> the starting e1RM it scales.
+_GROUP_BASE = {
+    "squat": "squat", "hinge": "deadlift", "horizontal-press": "bench",
+    "vertical-press": "press", "horizontal-pull": "row", "vertical-pull": "pulldown",
+}  # fmt: skip
+# Exercises without an e1rm_ratio in the library: (base, fraction).
+_OWN_FRACTIONS = {
+    "face-pull": ("press", 0.4),
+    "dumbbell-curl": ("press", 0.2),
+    "hammer-curl": ("press", 0.22),
+    "cable-triceps-pushdown": ("bench", 0.3),
+    "overhead-dumbbell-triceps-extension": ("bench", 0.22),
+    "reverse-dumbbell-fly": ("press", 0.12),
+}
+_VELOCITY_AT_MAX = {
+    "back-squat": 0.30, "safety-bar-squat": 0.30, "deadlift": 0.20,
+    "trap-bar-deadlift": 0.25, "bench-press": 0.17, "overhead-press": 0.20,
+}  # fmt: skip
+
+
+@functools.cache
+def _lift(slug: str) -> _Lift:
+    info: ExerciseInfo = load_library().exercise(slug)
+    if info.e1rm_ratio is not None:
+        base, fraction = _GROUP_BASE[info.substitution_group], info.e1rm_ratio
+    else:
+        base, fraction = _OWN_FRACTIONS[slug]
+    dumbbell = "dumbbell" in info.equipment and "barbell" not in info.equipment
+    return _Lift(
+        slug=slug,
+        base=base,
+        fraction=fraction,
+        increment_kg=2.0 if dumbbell else 2.5,
+        velocity_at_max=_VELOCITY_AT_MAX.get(slug),
+    )
+
+
+# Four rotating days of (library slug, role); three-day clients rotate through A, B, C.
+_GYM_TEMPLATES = (
+    (("back-squat", "main"), ("romanian-deadlift", "secondary"),
+     ("bulgarian-split-squat", "accessory"), ("chest-supported-dumbbell-row", "accessory")),
+    (("bench-press", "main"), ("barbell-row", "secondary"),
+     ("seated-dumbbell-shoulder-press", "accessory"), ("cable-triceps-pushdown", "accessory")),
+    (("deadlift", "main"), ("front-squat", "secondary"), ("barbell-hip-thrust", "accessory"),
+     ("lat-pulldown", "accessory")),
+    (("overhead-press", "main"), ("close-grip-bench-press", "secondary"),
+     ("face-pull", "accessory"), ("dumbbell-curl", "accessory")),
 )  # fmt: skip
-_SPEC_BY_NAME = {e.name: e for e in _LIBRARY}
-
-# Four rotating days: (exercise, role). Three-day clients rotate through A, B, C.
-_TEMPLATES = (
-    (("Back Squat", "main"), ("Romanian Deadlift", "secondary"),
-     ("Bulgarian Split Squat", "accessory"), ("Chest-Supported Row", "accessory")),
-    (("Bench Press", "main"), ("Barbell Row", "secondary"),
-     ("Seated Dumbbell Press", "accessory"), ("Triceps Pushdown", "accessory")),
-    (("Deadlift", "main"), ("Front Squat", "secondary"), ("Hip Thrust", "accessory"),
-     ("Lat Pulldown", "accessory")),
-    (("Overhead Press", "main"), ("Close-Grip Bench Press", "secondary"),
-     ("Face Pull", "accessory"), ("Dumbbell Curl", "accessory")),
+_HOME_TEMPLATES = (
+    (("bulgarian-split-squat", "main"), ("dumbbell-romanian-deadlift", "secondary"),
+     ("chest-supported-dumbbell-row", "accessory"), ("dumbbell-curl", "accessory")),
+    (("dumbbell-bench-press", "main"), ("one-arm-dumbbell-row", "secondary"),
+     ("seated-dumbbell-shoulder-press", "accessory"),
+     ("overhead-dumbbell-triceps-extension", "accessory")),
+    (("dumbbell-romanian-deadlift", "main"), ("goblet-squat", "secondary"),
+     ("dumbbell-hip-thrust", "accessory"), ("dumbbell-pullover", "accessory")),
+    (("seated-dumbbell-shoulder-press", "main"), ("incline-dumbbell-press", "secondary"),
+     ("reverse-dumbbell-fly", "accessory"), ("hammer-curl", "accessory")),
 )  # fmt: skip
+# Lifts a client may swap for the block (their own choice, 20 % each), and what they need.
+_SWAPS = {
+    "back-squat": ("safety-bar-squat", "rack"),
+    "deadlift": ("trap-bar-deadlift", "trap_bar"),
+    "romanian-deadlift": ("stiff-leg-deadlift", "barbell"),
+    "lat-pulldown": ("close-grip-lat-pulldown", "cable"),
+    "bulgarian-split-squat": ("dumbbell-walking-lunge", "dumbbell"),
+}
 # An eight-week block: volume weeks, a deload (week 4), strength weeks ending heavy.
 _MAIN_REPS = (8, 6, 6, 5, 5, 4, 3, 3)
 _MAIN_RPE = (7.0, 7.5, 8.0, 6.5, 7.5, 8.0, 8.5, 9.0)
 _DELOAD_WEEK = 3
-# Weekday patterns (Monday = 0) for three and four sessions a week.
+# Training days (Monday = 0) for three and four sessions a week.
 _STRENGTH_WEEKS = {
     3: ((0, 2, 4), (0, 2, 5), (1, 3, 5), (0, 3, 5), (1, 3, 6)),
     4: ((0, 1, 3, 4), (0, 1, 3, 5), (0, 2, 4, 5), (1, 2, 4, 6)),
@@ -699,48 +999,96 @@ _STRENGTH_NOTES = (
     "Grip gave out before the legs did.",
     "New belt, still getting used to it.",
 )
+_STRENGTH_GOALS = (
+    (AthleteProfile.Goal.STRENGTH, 6), (AthleteProfile.Goal.HYPERTROPHY, 3),
+    (AthleteProfile.Goal.BODY_COMPOSITION, 2), (AthleteProfile.Goal.HEALTH, 2),
+    (AthleteProfile.Goal.PERFORMANCE, 1),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Lifter:
+    experience: float  # 0 novice .. 1 advanced
+    e1rm0: dict[str, float]  # starting e1RM per base lift
+    weekly_gain: float
+    templates: tuple[tuple[tuple[str, str], ...], ...]
+    substitute: dict[str, str]
+    tracks_velocity: bool
+
+
+def _lifter(
+    rng: random.Random, *, member: _Member, body: _Body, profile: AthleteProfile
+) -> _Lifter:
+    """The lifter's starting strength and habits; sets the profile's training settings."""
+    experience = rng.random()
+    e1rm0 = {
+        lift: body.weight_kg * (low + (high - low) * experience) * rng.uniform(0.92, 1.08)
+        for lift, (low, high) in _E1RM_RATIOS[body.sex].items()
+    }
+    e1rm0["row"] = e1rm0["bench"] * rng.uniform(0.75, 0.85)
+    e1rm0["pulldown"] = e1rm0["bench"] * rng.uniform(0.7, 0.8)
+    weekly_gain = 0.012 - 0.009 * experience + rng.uniform(-0.002, 0.002)
+    frequency = {"diy": 3, "hybrid": rng.choice((3, 4)), "premium": 4}[member.tier]
+    profile.available_weekdays = list(rng.choice(_STRENGTH_WEEKS[frequency]))
+    profile.session_minutes = rng.choice((45, 60, 60, 75, 90))
+    profile.equipment = _equipment(rng, home_gym=member.home_gym)
+    profile.training_age_years = Decimal(
+        f"{_round_to(0.5 + 11 * experience + rng.uniform(0, 2), 0.5):.1f}"
+    )
+    goals, weights = zip(*_STRENGTH_GOALS, strict=True)
+    profile.goal = rng.choices(goals, weights=weights)[0]
+    substitute = {}
+    for name, (alternative, needs) in _SWAPS.items():
+        if rng.random() < 0.2 and needs in profile.equipment and not member.home_gym:
+            substitute[name] = alternative
+    return _Lifter(
+        experience=experience,
+        e1rm0=e1rm0,
+        weekly_gain=weekly_gain,
+        templates=_HOME_TEMPLATES if member.home_gym else _GYM_TEMPLATES,
+        substitute=substitute,
+        tracks_velocity=member.tier == "premium" and not member.home_gym,
+    )
+
+
+def _week_days(
+    rng: random.Random, week_days: list[datetime.date], weekdays: list[int]
+) -> list[datetime.date]:
+    """A strength week on the client's days: now and then a session is missed or moved
+    to the day before or after."""
+    planned = [d for d in week_days if d.weekday() in weekdays]
+    roll = rng.random()
+    if roll < 0.1:
+        planned.pop(rng.randrange(len(planned)))
+    elif roll < 0.25:
+        index = rng.randrange(len(planned))
+        free = [d for d in week_days if d not in planned and abs((d - planned[index]).days) == 1]
+        if free:
+            planned[index] = rng.choice(free)
+    return sorted(planned)
 
 
 def _strength_history(
     rng: random.Random,
     *,
+    lifter: _Lifter,
     profile: AthleteProfile,
-    body: _Body,
-    tier: str,
     days: list[datetime.date],
     exercises: dict[str, Exercise],
 ) -> _History:
-    """Three or four sessions a week on a four-day rotation, loads from a rising e1RM.
+    """Sessions on the client's training days, on a rotation of their templates, with
+    loads from a rising e1RM.
 
     The weight for a set is what the plan asks for (reps at a target RPE of an e1RM that
     rises a little each week); the RPE logged is what that weight felt like given the
     day's readiness, so load and RPE stay consistent the way real logs are.
     """
     history = _History()
-    experience = rng.random()  # 0 novice .. 1 advanced
-    e1rm0 = {
-        lift: body.weight_kg * (low + (high - low) * experience) * rng.uniform(0.92, 1.08)
-        for lift, (low, high) in _E1RM_RATIOS[body.sex].items()
-    }
-    weekly_gain = 0.012 - 0.009 * experience + rng.uniform(-0.002, 0.002)
-    frequency = {"diy": 3, "hybrid": rng.choice((3, 4)), "premium": 4}[tier]
-    tracks_velocity = tier == "premium"
-    # A few clients use the substitution group's alternative for a lift all block.
-    swaps = {
-        "Back Squat": "Safety Bar Squat",
-        "Deadlift": "Trap Bar Deadlift",
-        "Romanian Deadlift": "Stiff-Leg Deadlift",
-        "Lat Pulldown": "Weighted Pull-Up",
-        "Bulgarian Split Squat": "Walking Lunge",
-    }
-    substitute = {name: alt for name, alt in swaps.items() if rng.random() < 0.2}
     rotation = 0
+    n_templates = 4 if len(profile.available_weekdays) == 4 else 3
     for week in range(HISTORY_WEEKS):
-        week_days = days[week * 7 : week * 7 + 7]
-        n_sessions = frequency if rng.random() > 0.2 else 7 - frequency  # 3 <-> 4
-        pattern = rng.choice(_STRENGTH_WEEKS[n_sessions])
-        for day in sorted(d for d in week_days if d.weekday() in pattern):
-            template = _TEMPLATES[rotation % (4 if frequency == 4 else 3)]
+        for day in _week_days(rng, days[week * 7 : week * 7 + 7], profile.available_weekdays):
+            template = lifter.templates[rotation % n_templates]
             rotation += 1
             readiness = rng.gauss(0, 0.018)
             session = SessionLog(
@@ -748,23 +1096,26 @@ def _strength_history(
             )
             set_rpes: list[float] = []
             set_index = 0
-            for name, role in template:
-                spec = _SPEC_BY_NAME[substitute.get(name, name)]
+            for slug, role in template:
+                lift = _lift(lifter.substitute.get(slug, slug))
                 weeks_in = (day - days[0]).days / 7
-                planned_e1rm = e1rm0[spec.lift] * spec.fraction * (1 + weekly_gain) ** weeks_in
+                planned_e1rm = (
+                    lifter.e1rm0[lift.base] * lift.fraction * (1 + lifter.weekly_gain) ** weeks_in
+                )
                 for weight, reps, rpe, velocity in _exercise_sets(
                     rng,
-                    spec=spec,
+                    lift=lift,
                     role=role,
                     week=week,
                     planned_e1rm=planned_e1rm,
                     readiness=readiness,
-                    tracks_velocity=tracks_velocity,
+                    tracks_velocity=lifter.tracks_velocity,
                 ):
+                    set_index += 1
                     history.sets.append(
                         SetLog(
                             session=session,
-                            exercise=exercises[spec.name],
+                            exercise=exercises[lift.slug],
                             set_index=set_index,
                             weight_kg=Decimal(f"{weight:.2f}"),
                             reps=reps,
@@ -774,10 +1125,10 @@ def _strength_history(
                             ),
                         )
                     )
+                    history.sets_by_slug.setdefault(lift.slug, []).append((day, weight, reps, rpe))
                     set_rpes.append(rpe)
-                    set_index += 1
             minutes = 12 + 4.2 * set_index + rng.gauss(0, 6)
-            session.duration_s = int(_clip(minutes, 35, 110) * 60)
+            session.duration_s = int(_clip(minutes, 35, profile.session_minutes + 15) * 60)
             session_rpe = _clip(
                 _round_to(sum(set_rpes) / len(set_rpes) + rng.gauss(0, 0.4), 0.5), 5, 10
             )
@@ -794,7 +1145,7 @@ def _strength_history(
 def _exercise_sets(
     rng: random.Random,
     *,
-    spec: _ExerciseSpec,
+    lift: _Lift,
     role: str,
     week: int,
     planned_e1rm: float,
@@ -810,8 +1161,8 @@ def _exercise_sets(
     """
     scheme = _set_scheme(rng, role, week)
     reps, target_rpe = scheme[0]
-    weight = _round_to(planned_e1rm * _fraction_of_max(reps, target_rpe), spec.increment_kg)
-    weight = max(weight, spec.increment_kg)
+    weight = _round_to(planned_e1rm * _fraction_of_max(reps, target_rpe), lift.increment_kg)
+    weight = max(weight, lift.increment_kg)
     if role != "main":
         reps_at_target = round(30 * (planned_e1rm / weight - 1) - (10 - target_rpe))
         reps = int(_clip(reps_at_target, max(3, reps - 2), 8))
@@ -819,15 +1170,15 @@ def _exercise_sets(
     sets = []
     for set_number, (reps, target_rpe) in enumerate(scheme):
         if role == "main":
-            weight = _round_to(planned_e1rm * _fraction_of_max(reps, target_rpe), spec.increment_kg)
-            weight = max(weight, spec.increment_kg)
+            weight = _round_to(planned_e1rm * _fraction_of_max(reps, target_rpe), lift.increment_kg)
+            weight = max(weight, lift.increment_kg)
         # Each set of an exercise feels ~0.3 RPE harder than the one before.
         true_e1rm = planned_e1rm * (1 + readiness - 0.008 * set_number)
         reps_in_reserve = 30 * (true_e1rm / weight - 1) - reps
         rpe = _clip(_round_to(10 - reps_in_reserve, 0.5), 6.5, 9.5)
         velocity = None
-        if tracks_velocity and role == "main" and spec.velocity_at_max:
-            velocity = spec.velocity_at_max + 0.06 * (10 - rpe) + rng.gauss(0, 0.02)
+        if tracks_velocity and role == "main" and lift.velocity_at_max:
+            velocity = lift.velocity_at_max + 0.06 * (10 - rpe) + rng.gauss(0, 0.02)
         sets.append((weight, reps, rpe, velocity))
     return sets
 
@@ -850,6 +1201,73 @@ def _fraction_of_max(reps: int, rpe: float) -> float:
     return 1 / (1 + (reps + (10 - rpe)) / 30)
 
 
+def _strength_assessments(
+    rng: random.Random,
+    *,
+    lifter: _Lifter,
+    profile: AthleteProfile,
+    history: _History,
+    checkins: list[CheckIn],
+    days: list[datetime.date],
+    exercises: dict[str, Exercise],
+) -> tuple[list[Assessment], list[AssessmentLift]]:
+    """A tested baseline on the first day (a rep-max on each main lift of the client's
+    templates) and, on the last day, the working e1RM of every exercise logged since,
+    as the engine computes it (`working_e1rm`, best of the last three sessions)."""
+    weighed = _weighed(checkins)
+    first = Assessment(
+        athlete=profile,
+        date=days[0],
+        body_weight_kg=weighed[0].body_weight_kg,
+        notes="Baseline: a rep-max test on each main lift.",
+    )
+    latest = Assessment(
+        athlete=profile,
+        date=days[-1],
+        body_weight_kg=weighed[-1].body_weight_kg,
+        notes=f"Working e1RMs from the last {HISTORY_WEEKS} weeks of logged sets.",
+    )
+    lifts = []
+    for template in lifter.templates:
+        lift = _lift(next(slug for slug, role in template if role == "main"))
+        reps = 5 if lifter.experience < 0.4 else rng.choice((3, 5))
+        rpe = rng.choice((8.5, 9.0, 9.5))
+        target = lifter.e1rm0[lift.base] * lift.fraction
+        weight = round_to_increment(target * rpe_percent(reps, rpe), lift.increment_kg)
+        lifts.append(_assessment_lift(first, exercises[lift.slug], weight, reps, rpe, tested=True))
+    for slug, sets in history.sets_by_slug.items():
+        value = working_e1rm(sets, today=days[-1])
+        if value is None:
+            continue
+        # The set the working e1RM comes from (working_e1rm returns one set's e1RM).
+        weight, reps, rpe = next(
+            (w, r, p) for _, w, r, p in sets if math.isclose(e1rm(w, r, p), value)
+        )
+        lifts.append(_assessment_lift(latest, exercises[slug], weight, reps, rpe, tested=False))
+    return [first, latest], lifts
+
+
+def _assessment_lift(
+    assessment: Assessment,
+    exercise: Exercise,
+    weight: float,
+    reps: int,
+    rpe: float,
+    *,
+    tested: bool,
+) -> AssessmentLift:
+    """As `programs.services.assessment_lift_add` stores it: the e1RM from the RTS chart."""
+    return AssessmentLift(
+        assessment=assessment,
+        exercise=exercise,
+        weight_kg=Decimal(f"{weight:.2f}"),
+        reps=reps,
+        rpe=Decimal(f"{rpe:.1f}"),
+        tested=tested,
+        e1rm_kg=Decimal(f"{e1rm(weight, reps, rpe):.2f}"),
+    )
+
+
 # --- endurance ----------------------------------------------------------------------
 
 _ENDURANCE_NOTES = (
@@ -860,23 +1278,35 @@ _ENDURANCE_NOTES = (
     "Nailed the intervals.",
     "Easy and chatty, as prescribed.",
 )
+_ENDURANCE_GOALS = (
+    (AthleteProfile.Goal.PERFORMANCE, 5), (AthleteProfile.Goal.ENDURANCE, 4),
+    (AthleteProfile.Goal.HEALTH, 2), (AthleteProfile.Goal.BODY_COMPOSITION, 1),
+)  # fmt: skip
+# Session lengths (minutes) per number of training days. The engine caps every session,
+# the long run included, at this length, so fewer days need longer sessions to hold the
+# methodology's weekly minutes with a long run longer than the easy ones.
+_ENDURANCE_MINUTES = {4: (90,), 5: (75, 90), 6: (60, 75, 90)}
 
 
-def _endurance_history(
+@dataclass(frozen=True, kw_only=True)
+class _EnduranceAthlete:
+    mode: str  # runner, cyclist, triathlete
+    max_hr: float
+    threshold_speed: float  # m/s
+    ftp: float  # W
+    weekly_gain: float
+    long_day: int
+
+
+def _endurance_athlete(
     rng: random.Random,
     *,
-    profile: AthleteProfile,
+    member: _Member,
     body: _Body,
-    tier: str,
+    profile: AthleteProfile,
     days: list[datetime.date],
-) -> _History:
-    """Four to six runs and rides a week: one long, one or two quality, the rest easy.
-
-    Power, pace and heart rate come from per-athlete thresholds (FTP, threshold speed,
-    max HR) and the session's intensity, so a coach sees plausible ratios (NP >= average
-    power, quality sessions harder than easy ones) rather than independent noise.
-    """
-    history = _History()
+) -> _EnduranceAthlete:
+    """The athlete's thresholds and habits; sets the profile's training settings."""
     male = body.sex == AthleteProfile.Sex.MALE
     age = (days[-1] - body.birth_date).days / 365.25
     max_hr = 208 - 0.7 * age + rng.gauss(0, 5)
@@ -884,26 +1314,70 @@ def _endurance_history(
     ftp = body.weight_kg * _clip(rng.gauss(3.4, 0.45) if male else rng.gauss(3.0, 0.4), 2.2, 5)
     weekly_gain = rng.uniform(0.001, 0.005)
     mode = rng.choices(("runner", "cyclist", "triathlete"), weights=(4, 3, 3))[0]
-    base_frequency = {"diy": 4, "hybrid": 5, "premium": rng.choice((5, 6))}[tier]
+    n_days = {"diy": 4, "hybrid": 5, "premium": rng.choice((5, 6))}[member.tier]
+    long_day = rng.choice((5, 6))
+    # Monday stays a rest day after the long session.
+    others = rng.sample([d for d in range(1, 7) if d != long_day], n_days - 1)
+    profile.available_weekdays = sorted([long_day, *others])
+    profile.session_minutes = rng.choice(_ENDURANCE_MINUTES[n_days])
+    profile.equipment = rng.choice(([], ["bands"], ["dumbbell", "bands"], list(_HOME_GYM)))
+    profile.equipment = [item for item in EQUIPMENT if item in profile.equipment]
+    profile.training_age_years = Decimal(f"{_round_to(rng.uniform(1, 15), 0.5):.1f}")
+    goals, weights = zip(*_ENDURANCE_GOALS, strict=True)
+    profile.goal = rng.choices(goals, weights=weights)[0]
+    return _EnduranceAthlete(
+        mode=mode,
+        max_hr=max_hr,
+        threshold_speed=threshold_speed,
+        ftp=ftp,
+        weekly_gain=weekly_gain,
+        long_day=long_day,
+    )
+
+
+def _endurance_history(
+    rng: random.Random,
+    *,
+    athlete: _EnduranceAthlete,
+    profile: AthleteProfile,
+    days: list[datetime.date],
+) -> _History:
+    """Runs and rides on the athlete's days: one long, one or two quality, the rest easy;
+    now and then a session is missed or an extra one fits in.
+
+    Power, pace and heart rate come from per-athlete thresholds (FTP, threshold speed,
+    max HR) and the session's intensity, so a coach sees plausible ratios (NP >= average
+    power, quality sessions harder than easy ones) rather than independent noise.
+    """
+    history = _History()
+    ride_share = {"runner": 0.15, "cyclist": 0.85, "triathlete": 0.5}[athlete.mode]
     for week in range(HISTORY_WEEKS):
         week_days = days[week * 7 : week * 7 + 7]
-        n_sessions = int(_clip(base_frequency + rng.choice((-1, 0, 0, 1)), 4, 6))
-        long_day = rng.choice((5, 6))
-        others = rng.sample([d for d in range(7) if d not in (long_day, 0)], n_sessions - 1)
-        quality_days = set(rng.sample(others, 2 if n_sessions == 6 else 1))
-        for day in sorted(d for d in week_days if d.weekday() in {long_day, *others}):
+        planned = [d for d in week_days if d.weekday() in profile.available_weekdays]
+        easy_days = [d for d in planned if d.weekday() != athlete.long_day]
+        roll = rng.random()
+        if roll < 0.12:
+            planned.remove(rng.choice(easy_days))
+        elif roll < 0.22:
+            free = [d for d in week_days if d not in planned and d.weekday() != 0]
+            if free:
+                planned.append(rng.choice(free))
+        easy_days = [d for d in planned if d.weekday() != athlete.long_day]
+        quality_days = set(rng.sample(easy_days, 2 if len(planned) >= 6 else 1))
+        for day in sorted(planned):
             kind = (
                 "long"
-                if day.weekday() == long_day
-                else ("quality" if day.weekday() in quality_days else "easy")
+                if day.weekday() == athlete.long_day
+                else ("quality" if day in quality_days else "easy")
             )
-            ride_share = {"runner": 0.15, "cyclist": 0.85, "triathlete": 0.5}[mode]
             is_ride = rng.random() < ride_share
-            fitness = (1 + weekly_gain) ** ((day - days[0]).days / 7)
+            fitness = (1 + athlete.weekly_gain) ** ((day - days[0]).days / 7)
             if is_ride:
-                session = _ride(rng, kind=kind, ftp=ftp * fitness, max_hr=max_hr)
+                session = _ride(rng, kind=kind, ftp=athlete.ftp * fitness, max_hr=athlete.max_hr)
             else:
-                session = _run(rng, kind=kind, speed=threshold_speed * fitness, max_hr=max_hr)
+                session = _run(
+                    rng, kind=kind, speed=athlete.threshold_speed * fitness, max_hr=athlete.max_hr
+                )
             session.athlete = profile
             session.date = day
             if rng.random() < 0.08:
@@ -927,16 +1401,24 @@ _RIDES = {
     "long": ((120, 240), (0.62, 0.72), (1.04, 1.10), (0.68, 0.76), (5.0, 7.0)),
     "quality": ((60, 100), (0.70, 0.80), (1.10, 1.20), (0.76, 0.84), (7.0, 8.5)),
 }
+# How far the session's peak heart rate sits above its average, as a fraction of max HR.
+_PEAK_ABOVE_AVERAGE = {"easy": (0.04, 0.08), "long": (0.06, 0.10), "quality": (0.08, 0.13)}
+
+
+def _peak_hr(rng: random.Random, kind: str, avg_hr: int, max_hr: float) -> int:
+    return min(round(max_hr), avg_hr + round(max_hr * rng.uniform(*_PEAK_ABOVE_AVERAGE[kind])))
 
 
 def _run(rng: random.Random, *, kind: str, speed: float, max_hr: float) -> SessionLog:
     minutes, intensity, _, hr, rpe = (rng.uniform(*r) for r in _RUNS[kind])
     duration_s = int(minutes * 60)
+    avg_hr = int(max_hr * hr)
     return SessionLog(
         kind=SessionLog.Kind.RUN,
         duration_s=duration_s,
         distance_m=int(duration_s * speed * intensity),
-        avg_hr_bpm=int(max_hr * hr),
+        avg_hr_bpm=avg_hr,
+        max_hr_bpm=_peak_hr(rng, kind, avg_hr, max_hr),
         session_rpe=Decimal(f"{_round_to(rpe, 0.5):.1f}"),
     )
 
@@ -947,18 +1429,61 @@ def _ride(rng: random.Random, *, kind: str, ftp: float, max_hr: float) -> Sessio
     avg_power = ftp * intensity
     # Road speed grows roughly with the cube root of power; terrain adds the noise.
     speed_m_s = 7.6 * (avg_power / 200) ** (1 / 3) * rng.uniform(0.9, 1.08)
+    avg_hr = int(max_hr * hr)
     return SessionLog(
         kind=SessionLog.Kind.RIDE,
         duration_s=duration_s,
         distance_m=int(duration_s * speed_m_s),
-        avg_hr_bpm=int(max_hr * hr),
+        avg_hr_bpm=avg_hr,
+        max_hr_bpm=_peak_hr(rng, kind, avg_hr, max_hr),
         avg_power_w=round(avg_power),
         normalized_power_w=round(avg_power * variability),
         session_rpe=Decimal(f"{_round_to(rpe, 0.5):.1f}"),
     )
 
 
+def _endurance_assessments(
+    *,
+    athlete: _EnduranceAthlete,
+    profile: AthleteProfile,
+    checkins: list[CheckIn],
+    days: list[datetime.date],
+) -> list[Assessment]:
+    """Field tests on the first and the last day: threshold pace for everyone, FTP for
+    those who ride with power, HR max, and resting HR from the week's check-ins."""
+    weighed = _weighed(checkins)
+    end_fitness = (1 + athlete.weekly_gain) ** ((days[-1] - days[0]).days / 7)
+    out = []
+    for day, fitness, week, weight, note in (
+        (days[0], 1.0, checkins[:7], weighed[0].body_weight_kg, "Baseline field tests."),
+        (days[-1], end_fitness, checkins[-7:], weighed[-1].body_weight_kg, "Retest."),
+    ):
+        rest = round(sum(c.resting_hr_bpm for c in week) / len(week))
+        out.append(
+            Assessment(
+                athlete=profile,
+                date=day,
+                body_weight_kg=weight,
+                ftp_w=min(600, round(athlete.ftp * fitness)) if athlete.mode != "runner" else None,
+                threshold_pace_s_per_km=round(1000 / (athlete.threshold_speed * fitness)),
+                hr_max_bpm=round(athlete.max_hr),
+                hr_rest_bpm=rest,
+                notes=note,
+            )
+        )
+    return out
+
+
 # --- morning check-ins --------------------------------------------------------------
+
+_CHECKIN_NOTES = (
+    "Slept badly, noisy neighbours.",
+    "Busy week at work.",
+    "Bit of a cold coming on.",
+    "Travel day.",
+    "Feeling fresh.",
+    "Kids up in the night.",
+)
 
 
 def _checkins(
@@ -974,9 +1499,10 @@ def _checkins(
 
     HRV drifts (AR(1) on the log scale) around a personal baseline, dips after hard days,
     and has zero to two "low stretches" of several days (illness, travel, a bad week)
-    where resting HR, stress and sleep move with it, which is what readiness rules look
-    for. The number of draws per day never depends on training or skipped days, so the
-    same person gets the same values in every tenant.
+    where resting HR, stress, sleep and mood move with it, which is what readiness rules
+    look for. Some people never rate their mood. The number of draws per day never
+    depends on training or skipped days, so the same person gets the same values in
+    every tenant.
     """
     endurance = discipline == AthleteProfile.Discipline.ENDURANCE
     female = body.sex == AthleteProfile.Sex.FEMALE
@@ -986,6 +1512,7 @@ def _checkins(
     sleep_mean = _clip(rng.gauss(7.3, 0.45), 6.2, 8.4)
     stress_mean = rng.uniform(1.5, 3.0)
     weight_slope = rng.uniform(-0.04, 0.025)  # kg per day
+    rates_mood = rng.random() > 0.2
     low_days: set[int] = set()
     for _ in range(rng.choices((0, 1, 2), weights=(35, 50, 15))[0]):
         length = rng.randint(3, 7)
@@ -1009,6 +1536,9 @@ def _checkins(
         stress = stress_mean + rng.gauss(0, 0.7) + (1 if low else 0)
         weight = body.weight_kg + weight_slope * index + rng.gauss(0, 0.35)
         weighed_in = rng.random() > 0.1
+        sleep_quality = 3 + 0.9 * (sleep - 7) + rng.gauss(0, 0.6) - (0.5 if low else 0)
+        mood = 3.8 - 0.45 * (stress - 2) + rng.gauss(0, 0.6) - (0.4 if low else 0)
+        note_roll, note = rng.random(), rng.choice(_CHECKIN_NOTES)
         if index in skipped:
             continue
         checkins.append(
@@ -1016,11 +1546,14 @@ def _checkins(
                 athlete=profile,
                 date=day,
                 sleep_hours=Decimal(f"{_round_to(sleep, 0.25):.2f}"),
+                sleep_quality=int(_clip(round(sleep_quality), 1, 5)),
                 soreness=int(_clip(round(soreness), 1, 5)),
                 stress=int(_clip(round(stress), 1, 5)),
+                mood=int(_clip(round(mood), 1, 5)) if rates_mood else None,
                 hrv_rmssd_ms=Decimal(f"{hrv:.1f}"),
                 resting_hr_bpm=round(rhr),
                 body_weight_kg=Decimal(f"{weight:.1f}") if weighed_in else None,
+                notes=note if note_roll < 0.04 else "",
             )
         )
     return checkins
