@@ -1291,7 +1291,13 @@ def _targets(
         else:
             span = f"{_pace(low)}–{_pace(high)} /km ({low:g}–{high:g} m/s)"
             share = _pct_range(lo, hi)
-        return low, high, "m_s", mid * scale, f"{span}, {share} of your {ts:g} m/s threshold speed"
+        return (
+            low,
+            high,
+            "m_s",
+            mid * scale,
+            f"{span}, {share} of your {_pace(ts)} /km ({ts:.2f} m/s) threshold pace",
+        )
     hr_max, hr_rest = assessment.hr_max_bpm, assessment.hr_rest_bpm
     if hr_max and hr_rest and 0 < hr_rest < hr_max:
         lo, hi = HR_ZONES[zone]
