@@ -3,6 +3,8 @@ tenant; a client sees only their own rows."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import QuerySet
 
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
@@ -57,5 +59,11 @@ def current_enrolment(athlete: AthleteProfile) -> Enrolment | None:
     )
 
 
-def latest_assessment(athlete: AthleteProfile) -> Assessment | None:
-    return Assessment.objects.filter(athlete=athlete).order_by("-date", "-id").first()
+def latest_assessment(
+    athlete: AthleteProfile, *, on: datetime.date | None = None
+) -> Assessment | None:
+    """The newest assessment, or the one in force on `on` (back-filled logs)."""
+    qs = Assessment.objects.filter(athlete=athlete)
+    if on is not None:
+        qs = qs.filter(date__lte=on)
+    return qs.order_by("-date", "-id").first()

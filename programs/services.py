@@ -274,6 +274,7 @@ def _persist_sessions(
 def _computed_loads(
     *,
     athlete: AthleteProfile,
+    date: datetime.date,
     kind: str,
     duration_s: int,
     session_rpe: Decimal | None,
@@ -282,7 +283,7 @@ def _computed_loads(
     normalized_power_w: int | None,
 ) -> dict[str, float | None]:
     """sRPE load, TSS (power for rides, pace for runs) and TRIMP, where the inputs exist."""
-    assessment = athlete_selectors.latest_assessment(athlete)
+    assessment = athlete_selectors.latest_assessment(athlete, on=date)
     minutes = duration_s / 60
     loads: dict[str, float | None] = {"srpe_load": None, "tss": None, "trimp": None}
     if session_rpe is not None:
@@ -340,6 +341,7 @@ def session_log_create(
         notes=notes,
         **_computed_loads(
             athlete=athlete,
+            date=date,
             kind=kind,
             duration_s=duration_s,
             session_rpe=session_rpe,

@@ -331,3 +331,24 @@ def test_coach_enrols_a_client_and_a_second_enrolment_ends_the_first(
         "/t/alpha/api/v1/enrolments/", {"athlete": profile.pk, "tier": tier.pk}, format="json"
     )
     assert refused.status_code == 403
+
+
+def test_a_back_filled_log_uses_the_assessment_in_force_on_its_date(tenant_a, client_a):
+    profile = _enrolled_athlete(tenant_a, client_a)  # assessed on 2026-11-20 (FTP 250)
+    with tenant_context(tenant_a):
+        before = services.session_log_create(
+            athlete=profile,
+            date=datetime.date(2026, 11, 1),
+            kind="ride",
+            duration_s=3600,
+            normalized_power_w=250,
+        )
+        after = services.session_log_create(
+            athlete=profile,
+            date=datetime.date(2026, 11, 21),
+            kind="ride",
+            duration_s=3600,
+            normalized_power_w=250,
+        )
+    assert before.tss is None  # no FTP on record yet on 1 November
+    assert after.tss == pytest.approx(100)
