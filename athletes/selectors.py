@@ -17,18 +17,19 @@ def is_staff(membership: Membership) -> bool:
     return membership.role in STAFF_ROLES
 
 
-def _own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> QuerySet:
+def own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> QuerySet:
+    """The visibility rule for athlete data: staff see the tenant's, a client their own."""
     if is_staff(membership):
         return queryset
     return queryset.filter(**{user_path: membership.user_id})
 
 
 def checkins_visible_to(membership: Membership) -> QuerySet[CheckIn]:
-    return _own_or_all(membership, CheckIn.objects.select_related("athlete"), "athlete__user_id")
+    return own_or_all(membership, CheckIn.objects.select_related("athlete"), "athlete__user_id")
 
 
 def profiles_visible_to(membership: Membership) -> QuerySet[AthleteProfile]:
-    return _own_or_all(
+    return own_or_all(
         membership,
         AthleteProfile.objects.select_related("user").order_by("display_name"),
         "user_id",
@@ -36,11 +37,11 @@ def profiles_visible_to(membership: Membership) -> QuerySet[AthleteProfile]:
 
 
 def assessments_visible_to(membership: Membership) -> QuerySet[Assessment]:
-    return _own_or_all(membership, Assessment.objects.select_related("athlete"), "athlete__user_id")
+    return own_or_all(membership, Assessment.objects.select_related("athlete"), "athlete__user_id")
 
 
 def enrolments_visible_to(membership: Membership) -> QuerySet[Enrolment]:
-    return _own_or_all(
+    return own_or_all(
         membership,
         Enrolment.objects.select_related("tier", "methodology_version"),
         "athlete__user_id",

@@ -8,7 +8,7 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from athletes.models import Assessment, AthleteProfile
-from athletes.selectors import is_staff
+from athletes.selectors import own_or_all
 from coaching.models import Membership
 from programs.models import (
     AssessmentLift,
@@ -18,10 +18,6 @@ from programs.models import (
     SessionLog,
     SetLog,
 )
-
-
-def _own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> QuerySet:
-    return queryset if is_staff(membership) else queryset.filter(**{user_path: membership.user_id})
 
 
 def exercises() -> QuerySet[Exercise]:
@@ -41,13 +37,13 @@ def sessions_of_block(block: ProgramBlock) -> QuerySet[PlannedSession]:
 
 
 def blocks_visible_to(membership: Membership) -> QuerySet[ProgramBlock]:
-    return _own_or_all(
+    return own_or_all(
         membership, ProgramBlock.objects.select_related("athlete"), "athlete__user_id"
     )
 
 
 def planned_sessions_visible_to(membership: Membership) -> QuerySet[PlannedSession]:
-    return _own_or_all(
+    return own_or_all(
         membership,
         PlannedSession.objects.prefetch_related("sets__exercise").order_by("date", "id"),
         "athlete__user_id",
@@ -55,7 +51,7 @@ def planned_sessions_visible_to(membership: Membership) -> QuerySet[PlannedSessi
 
 
 def session_logs_visible_to(membership: Membership) -> QuerySet[SessionLog]:
-    return _own_or_all(membership, SessionLog.objects.prefetch_related("sets"), "athlete__user_id")
+    return own_or_all(membership, SessionLog.objects.prefetch_related("sets"), "athlete__user_id")
 
 
 def logged_sets_by_exercise(
