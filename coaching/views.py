@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from coaching import health, selectors
+from coaching.methodology import rules_diff
 from coaching.routing import tenant_home_url
 from coaching.tenancy import get_current_tenant
 
@@ -66,5 +67,34 @@ def admin_tenant_select(request: HttpRequest) -> HttpResponse:
             "current": get_current_tenant(),
             "title": "Choose a tenant",
             "site_header": "Platform admin",
+        },
+    )
+
+
+@login_required
+def methodology_versions(request: HttpRequest, methodology_id: int) -> HttpResponse:
+    """A methodology's versions, and what changed between two of them (?from=&to=)."""
+    membership = request.membership
+    if membership is None:
+        raise Http404("No such coaching business.")
+    methodology = selectors.methodologies().filter(pk=methodology_id).first()
+    if methodology is None:
+        raise Http404("No such methodology.")
+    versions = list(selectors.versions_of(methodology, membership=membership))
+    by_id = {str(v.pk): v for v in versions}
+    newer = by_id.get(request.GET.get("to", "")) or (versions[0] if versions else None)
+    older = by_id.get(request.GET.get("from", "")) or next(
+        (v for v in versions if newer and v.number < newer.number), None
+    )
+    changes = rules_diff(older.rules, newer.rules) if older and newer else []
+    return render(
+        request,
+        "coaching/methodology_versions.html",
+        {
+            "methodology": methodology,
+            "versions": versions,
+            "older": older,
+            "newer": newer,
+            "changes": changes,
         },
     )

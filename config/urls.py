@@ -14,6 +14,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("programs.urls")),
+    path(
+        "methodologies/<int:methodology_id>/versions/",
+        views.methodology_versions,
+        name="methodology_versions",
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/tenant/", views.admin_tenant_select, name="admin_tenant_select"),
     path("admin/", admin.site.urls),

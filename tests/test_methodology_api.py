@@ -474,3 +474,29 @@ def test_admin_edits_a_draft_through_the_validator(staff_client, tenant_a, a_met
     assert draft.notes == "Hinge day"
     assert draft.rules["sessions"][0]["slots"] == [{"pattern": "hinge", "role": "main"}]
     assert draft.rules["nutrition"]["fat_fraction"] == 0.25
+
+
+def test_version_diff_page_shows_the_changed_rules(client, tenant_a, coach_a, client_b):
+    from coaching import services as coaching_services
+    from coaching.methodology import default_rules
+    from coaching.tenancy import tenant_context
+
+    with tenant_context(tenant_a):
+        methodology = coaching_services.methodology_create(
+            name="Alpha 5s", slug="alpha-5s", discipline="strength"
+        )
+        v1 = coaching_services.version_publish(
+            version=coaching_services.version_draft_create(methodology=methodology)
+        )
+        rules = default_rules("strength")
+        rules["progression"]["params"]["reps"] = 3
+        coaching_services.version_draft_create(methodology=methodology, rules=rules)
+    client.force_login(coach_a)
+    page = client.get(f"/t/alpha/methodologies/{methodology.pk}/versions/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "What changed from v1 to v2" in body
+    assert "progression.params.reps" in body
+    assert v1.published_at.strftime("%Y-%m-%d") in body  # v1 listed as published
+    client.force_login(client_b)
+    assert client.get(f"/t/alpha/methodologies/{methodology.pk}/versions/").status_code == 404
