@@ -11,8 +11,13 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.db import connections
+from hypothesis import settings as hypothesis_settings
 
 from tests import factories
+
+# Property tests check behaviour, never speed: no per-example deadline on a shared machine.
+hypothesis_settings.register_profile("project", deadline=None)
+hypothesis_settings.load_profile("project")
 
 
 def _reconnect_as(user: str) -> None:
