@@ -103,6 +103,25 @@ def _known(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(names)
 
 
+def _no_unknown_keys(
+    errors: _Errors,
+    mapping: Mapping[Any, Any],
+    known: tuple[str, ...] | list[str],
+    path: str,
+    context: str = "",
+) -> bool:
+    """Report every key outside `known` at its own path; True when there were none."""
+    ok = True
+    for key in mapping:
+        if key not in known:
+            where = f" {context}" if context else ""
+            errors.add(
+                _join(path, str(key)), f"unknown key {key!r}{where}; known: {_known(list(known))}"
+            )
+            ok = False
+    return ok
+
+
 def _is_number(value: Any) -> bool:
     return (
         isinstance(value, (int, float))
@@ -252,14 +271,7 @@ def _fields(
     if mapping is None:
         return None
     out: dict[str, Any] = {}
-    ok = True
-    for key in mapping:
-        if key not in spec:
-            where = f" {context}" if context else ""
-            errors.add(
-                _join(path, str(key)), f"unknown key {key!r}{where}; known: {_known(list(spec))}"
-            )
-            ok = False
+    ok = _no_unknown_keys(errors, mapping, list(spec), path, context)
     for key, field in spec.items():
         if key in mapping:
             value = field.check(errors, mapping[key], _join(path, key))
@@ -290,11 +302,7 @@ def _fractions_summing_to_one(keys: tuple[str, ...], what: str) -> Check:
         mapping = _mapping(errors, value, path)
         if mapping is None:
             return _INVALID
-        ok = True
-        for key in mapping:
-            if key not in keys:
-                errors.add(_join(path, str(key)), f"unknown key {key!r}; known: {_known(keys)}")
-                ok = False
+        ok = _no_unknown_keys(errors, mapping, keys, path)
         out = {}
         for key in keys:
             if key not in mapping:
@@ -416,12 +424,7 @@ def _progression(errors: _Errors, given: Any, path: str, discipline: str | None)
     mapping = _mapping(errors, given, path)
     if mapping is None:
         return _INVALID
-    ok = True
-    known = ("model", "plate_increment_kg", "params")
-    for key in mapping:
-        if key not in known:
-            errors.add(_join(path, str(key)), f"unknown key {key!r}; known: {_known(known)}")
-            ok = False
+    ok = _no_unknown_keys(errors, mapping, ("model", "plate_increment_kg", "params"), path)
     plate = number(0, 50, above_lo=True)(
         errors, mapping.get("plate_increment_kg", 2.5), _join(path, "plate_increment_kg")
     )
@@ -475,11 +478,7 @@ def _slot(errors: _Errors, given: Any, path: str) -> Any:
     mapping = _mapping(errors, given, path)
     if mapping is None:
         return _INVALID
-    ok = True
-    for key in mapping:
-        if key not in _SLOT_KEYS:
-            errors.add(_join(path, str(key)), f"unknown key {key!r}; known: {_known(_SLOT_KEYS)}")
-            ok = False
+    ok = _no_unknown_keys(errors, mapping, _SLOT_KEYS, path)
     out: dict[str, Any] = {}
     if "exercise" in mapping and "pattern" in mapping:
         errors.add(path, "name either an exercise or a pattern, not both")
@@ -517,11 +516,7 @@ def _session(errors: _Errors, given: Any, path: str) -> Any:
     mapping = _mapping(errors, given, path)
     if mapping is None:
         return _INVALID
-    ok = True
-    for key in mapping:
-        if key not in ("name", "slots"):
-            errors.add(_join(path, str(key)), f"unknown key {key!r}; known: name, slots")
-            ok = False
+    ok = _no_unknown_keys(errors, mapping, ("name", "slots"), path)
     name = (
         text(80)(errors, mapping["name"], _join(path, "name"))
         if "name" in mapping
@@ -666,11 +661,7 @@ def _rule(errors: _Errors, given: Any, path: str) -> Any:
     mapping = _mapping(errors, given, path)
     if mapping is None:
         return _INVALID
-    ok = True
-    for key in mapping:
-        if key not in ("name", "enabled", "params"):
-            errors.add(_join(path, str(key)), f"unknown key {key!r}; known: name, enabled, params")
-            ok = False
+    ok = _no_unknown_keys(errors, mapping, ("name", "enabled", "params"), path)
     name = mapping.get("name")
     if "name" not in mapping:
         errors.add(_join(path, "name"), f"is required; known: {_known(AUTOREGULATION_RULES)}")
@@ -796,9 +787,7 @@ def validate_rules(document: Mapping[str, Any]) -> ValidatedRules:
     if not isinstance(document, Mapping):
         errors.add(ROOT, "the rules document must be a JSON object")
         raise RulesInvalid(errors.by_path)
-    for key in document:
-        if key not in TOP_LEVEL_KEYS:
-            errors.add(str(key), f"unknown key {key!r}; known: {_known(TOP_LEVEL_KEYS)}")
+    _no_unknown_keys(errors, document, TOP_LEVEL_KEYS, "")
 
     version = document.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, bool) or version != SCHEMA_VERSION:

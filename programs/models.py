@@ -16,6 +16,14 @@ from coaching.tenancy import TenantScoped
 RPE_VALIDATORS = [MinValueValidator(1), MaxValueValidator(10)]
 
 
+class SessionKind(models.TextChoices):
+    """What a session is, planned or logged: the same words on both sides of the plan."""
+
+    STRENGTH = "strength", "Strength"
+    RUN = "run", "Run"
+    RIDE = "ride", "Ride"
+
+
 class Exercise(TenantScoped):
     """A tenant's copy of the exercise library (programs/data/exercises.json), which the
     coach may extend. The substitution group lets plans and autoregulation swap lifts."""
@@ -124,10 +132,7 @@ class ProgramBlock(TenantScoped):
 
 
 class PlannedSession(TenantScoped):
-    class Kind(models.TextChoices):
-        STRENGTH = "strength", "Strength"
-        RUN = "run", "Run"
-        RIDE = "ride", "Ride"
+    Kind = SessionKind
 
     block = models.ForeignKey(ProgramBlock, on_delete=models.CASCADE, related_name="sessions")
     athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
@@ -174,10 +179,7 @@ class PlannedSet(TenantScoped):
 class SessionLog(TenantScoped):
     """A completed training session, strength or endurance, planned or not."""
 
-    class Kind(models.TextChoices):
-        STRENGTH = "strength", "Strength"
-        RUN = "run", "Run"
-        RIDE = "ride", "Ride"
+    Kind = SessionKind
 
     athlete = models.ForeignKey(
         AthleteProfile, on_delete=models.CASCADE, related_name="session_logs"
