@@ -7,8 +7,11 @@ three together. Pure Python (no Django), so engines and their tests can import i
 Normalised shape (what `validate_rules` returns, and what a version stores):
 - every section and every documented field is present, defaults filled in;
 - `block.week_volume_multipliers` is `null` when the coach gave none;
-- `autoregulation.rules` lists all five known rules in canonical order (a rule the coach
-  left out gets its defaults, enabled); switch one off with `"enabled": false`;
+- `autoregulation.rules` lists every known rule in canonical order (a rule the coach
+  left out gets its defaults; `velocity` is off by default, the rest on); switch one off
+  with `"enabled": false`; each rule carries `alert` (queue it for review on hybrid tiers);
+- `autoregulation.queue_threshold_percent`: on hybrid tiers, changes up to this size apply
+  at once, larger ones wait for the coach;
 - a session slot keeps the one of `exercise`/`pattern` it names; accessory slots always
   carry `sets`, `reps` and `rpe`, main slots never do (they follow the progression model);
 - endurance documents have `sessions: []`.
@@ -43,7 +46,14 @@ AUTOREGULATION_RULES = (
     "short_sleep_and_low_hrv",
     "rpe_overshoot",
     "acwr_spike",
+    "decline_deload",
+    "velocity",
 )
+#: Rules whose firing is worth a coach's look: on a hybrid tier their changes queue for
+#: review whatever their size. A methodology may flip any rule's `alert` flag.
+ALERT_LEVEL_RULES = ("short_sleep_and_low_hrv", "acwr_spike", "decline_deload")
+#: Velocity-based rules need a velocity device; off unless the coach turns them on.
+RULES_OFF_BY_DEFAULT = ("velocity",)
 SUM_TOLERANCE = 0.01
 MAX_SESSIONS = 7
 MAX_SLOTS = 12
@@ -648,20 +658,37 @@ _RULE_PARAMS: dict[str, dict[str, Field]] = {
         "above": Field(1.5, number(1.0, 3.0)),
         "progression_allowed_below": Field(0.8, number(0.3, 1.0)),
     },
+    "decline_deload": {
+        "sessions": Field(3, number(2, 8, whole=True)),
+        "decline_percent": Field(2, number(0.5, 20)),
+        "readiness_below": Field(45, number(0, 100)),
+        "volume_percent": Field(-40, number(-80, 0)),
+    },
+    "velocity": {
+        "micro_progression_percent": Field(1.0, number(0.5, 1.0, step=0.5)),
+        "faster_by_m_s": Field(0.03, number(0, 0.3)),
+        "velocity_loss_cutoff_percent": Field(20, number(5, 50)),
+        "mvt_m_s": Field(0.3, number(0.1, 0.6)),
+    },
 }
 RULE_PARAMS: Mapping[str, Mapping[str, Field]] = MappingProxyType(_RULE_PARAMS)
 
 
 def _rule_defaults(name: str) -> dict[str, Any]:
     params = {key: copy.deepcopy(field.default) for key, field in _RULE_PARAMS[name].items()}
-    return {"name": name, "enabled": True, "params": params}
+    return {
+        "name": name,
+        "enabled": name not in RULES_OFF_BY_DEFAULT,
+        "alert": name in ALERT_LEVEL_RULES,
+        "params": params,
+    }
 
 
 def _rule(errors: _Errors, given: Any, path: str) -> Any:
     mapping = _mapping(errors, given, path)
     if mapping is None:
         return _INVALID
-    ok = _no_unknown_keys(errors, mapping, ("name", "enabled", "params"), path)
+    ok = _no_unknown_keys(errors, mapping, ("name", "enabled", "alert", "params"), path)
     name = mapping.get("name")
     if "name" not in mapping:
         errors.add(_join(path, "name"), f"is required; known: {_known(AUTOREGULATION_RULES)}")
@@ -671,7 +698,9 @@ def _rule(errors: _Errors, given: Any, path: str) -> Any:
             _join(path, "name"), f"unknown rule {name!r}; known: {_known(AUTOREGULATION_RULES)}"
         )
         return _INVALID
-    enabled = boolean(errors, mapping.get("enabled", True), _join(path, "enabled"))
+    defaults = _rule_defaults(name)
+    enabled = boolean(errors, mapping.get("enabled", defaults["enabled"]), _join(path, "enabled"))
+    alert = boolean(errors, mapping.get("alert", defaults["alert"]), _join(path, "alert"))
     params = _fields(
         errors,
         mapping.get("params", {}),
@@ -685,9 +714,9 @@ def _rule(errors: _Errors, given: Any, path: str) -> Any:
                 _join(path, "params.progression_allowed_below"),
                 f"must be below 'above' ({_fmt(params['above'])})",
             )
-    if not ok or enabled is _INVALID or params is None or params is _INVALID:
+    if not ok or _INVALID in (enabled, alert) or params is None or params is _INVALID:
         return _INVALID
-    return {"name": name, "enabled": enabled, "params": params}
+    return {"name": name, "enabled": enabled, "alert": alert, "params": params}
 
 
 def _autoregulation_rules(errors: _Errors, value: Any, path: str) -> Any:
@@ -715,6 +744,7 @@ def _autoregulation_rules(errors: _Errors, value: Any, path: str) -> Any:
 
 _AUTOREGULATION = {
     "rules": Field([_rule_defaults(name) for name in AUTOREGULATION_RULES], _autoregulation_rules),
+    "queue_threshold_percent": Field(5, number(0, 50)),
 }
 
 UNIT_1RM = number(0.3, 1.0)

@@ -132,7 +132,15 @@ def test_a_minimal_strength_document_gets_every_default():
 
 def test_autoregulation_defaults_follow_science_section_3():
     rules = {rule["name"]: rule for rule in DEFAULT_RULES["strength"]["autoregulation"]["rules"]}
-    assert all(rule["enabled"] for rule in rules.values())
+    # Velocity rules need a device: off until the coach turns them on. The rest ship on.
+    assert [name for name, rule in rules.items() if not rule["enabled"]] == ["velocity"]
+    assert {name for name, rule in rules.items() if rule["alert"]} == {
+        "short_sleep_and_low_hrv",
+        "acwr_spike",
+        "decline_deload",
+    }
+    assert DEFAULT_RULES["strength"]["autoregulation"]["queue_threshold_percent"] == 5
+    assert rules["velocity"]["params"]["velocity_loss_cutoff_percent"] == 20
     assert rules["hrv_low_streak"]["params"] == {
         "days": 3,
         "intensity_percent": -5,
@@ -552,7 +560,7 @@ def test_unknown_autoregulation_rule_lists_the_known_ones():
     errors = _errors(_strength(autoregulation={"rules": [{"name": "foo"}]}))
     assert errors["autoregulation.rules.0.name"] == [
         "unknown rule 'foo'; known: hrv_low_streak, short_sleep, short_sleep_and_low_hrv, "
-        "rpe_overshoot, acwr_spike"
+        "rpe_overshoot, acwr_spike, decline_deload, velocity"
     ]
 
 
@@ -577,6 +585,7 @@ def test_autoregulation_rules_are_completed_in_canonical_order():
     assert rules[1] == {
         "name": "short_sleep",
         "enabled": True,
+        "alert": False,
         "params": {"hours_below": 6, "intensity_percent": -5},
     }
 
@@ -1003,3 +1012,20 @@ def test_the_validator_imports_nothing_of_django():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_a_rule_stored_before_the_alert_flag_existed_gets_its_default():
+    document = _strength(
+        autoregulation={"rules": [{"name": "acwr_spike", "enabled": True, "params": {}}]}
+    )
+    rules = {r["name"]: r for r in validate_rules(document)["autoregulation"]["rules"]}
+    assert rules["acwr_spike"]["alert"] is True
+    assert rules["short_sleep"]["alert"] is False
+    assert rules["velocity"]["enabled"] is False
+
+
+def test_rule_flags_must_be_booleans():
+    document = _strength(autoregulation={"rules": [{"name": "velocity", "alert": "yes"}]})
+    with pytest.raises(RulesInvalid) as caught:
+        validate_rules(document)
+    assert caught.value.errors == {"autoregulation.rules.0.alert": ["must be true or false"]}
