@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 
 from coaching import services
 from coaching.errors import DomainError
-from coaching.models import Membership, Methodology, MethodologyVersion, Tenant, Tier
+from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tenant, Tier
 from coaching.tenancy import get_current_tenant
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
@@ -60,9 +60,12 @@ class TenantAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
-    list_display = ["user", "role", "created"]
+    list_display = ["user", "role", "coach", "alert_daily_budget", "created"]
     list_filter = ["role"]
     raw_id_fields = ["user"]
+    # Assignment has rules (a client, to a coach or owner of the same business): it goes
+    # through `services.membership_assign_coach` (API), not a free dropdown.
+    readonly_fields = ["coach"]
 
 
 @admin.register(Methodology)
@@ -145,3 +148,23 @@ class TierAdmin(TenantScopedAdmin):
     ]
     list_filter = ["autonomy", "is_active", "interval"]
     search_fields = ["name", "slug"]
+
+
+@admin.register(Alert)
+class AlertAdmin(TenantScopedAdmin):
+    """Read-only: alerts are raised by detectors and decided by coaches in their inbox;
+    the admin is for looking into one."""
+
+    list_display = ["day", "kind", "severity", "status", "title", "client", "decided_by"]
+    list_filter = ["status", "kind", "severity"]
+    search_fields = ["dedupe_key", "title"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

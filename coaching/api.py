@@ -1,4 +1,5 @@
-"""Methodologies, their versions and tiers over the API (mounted under /api/v1/).
+"""Methodologies, their versions, tiers, memberships (coach assignment) and alerts over
+the API (mounted under /api/v1/).
 
 Any member reads (a client sees published versions and active tiers only); owners and
 coaches write. The write check runs after the object lookup, so an id from another
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.urls import include, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,7 +23,7 @@ from coaching import selectors, services
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.api_conf import TenantNotFound
 from coaching.methodology import rules_diff
-from coaching.models import Membership, Methodology, MethodologyVersion, Tier
+from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tier
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COACH)
 WRITE_REFUSED = "Only the business's owners and coaches can change methodologies and tiers."
@@ -252,9 +253,170 @@ class TierViewSet(
         )
 
 
+# --- memberships (coach assignment) and alerts: staff only ------------------------------
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    coach = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "coach", "alert_daily_budget", "created"]
+        read_only_fields = fields
+
+
+class CoachAssignmentSerializer(serializers.Serializer):
+    coach = TenantPrimaryKeyRelatedField(
+        Membership,
+        allow_null=True,
+        help_text="Membership id of a coach or owner; null unassigns the client.",
+    )
+
+
+class MembershipViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+):
+    """The business's members, for staff: who is a client, and whose coach is who.
+    Clients get the same 404 as strangers."""
+
+    queryset = Membership.objects
+    serializer_class = MembershipSerializer
+    allowed_roles = selectors.STAFF_ROLES
+
+    def scope_queryset(self, queryset):
+        return selectors.memberships_visible_to(self.membership)
+
+    @extend_schema(request=CoachAssignmentSerializer, responses=MembershipSerializer)
+    @action(
+        detail=True, methods=["post"], url_path="coach", serializer_class=CoachAssignmentSerializer
+    )
+    def assign_coach(self, request: Request, pk: str | None = None) -> Response:
+        """Route this client's alerts to a coach (or owner); null: to every coach."""
+        client = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client = services.membership_assign_coach(
+            client=client, coach=serializer.validated_data["coach"]
+        )
+        return Response(MembershipSerializer(client).data)
+
+
+def _named_enum(name: str, choices: type) -> serializers.ChoiceField:
+    """A read-only choice field whose schema enum has its own name: `kind` and `status`
+    are also other models' choice sets, and two unnamed enums of one field name collide
+    in the OpenAPI document."""
+    schema = {"type": "string", "enum": list(choices.values)}
+    field_class = extend_schema_field(schema, component_name=name)(
+        type(name, (serializers.ChoiceField,), {})
+    )
+    return field_class(choices=choices.choices, read_only=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """One alert with its evidence (retrieve and decisions)."""
+
+    client = serializers.PrimaryKeyRelatedField(read_only=True)
+    kind = _named_enum("AlertKindEnum", Alert.Kind)
+    status = _named_enum("AlertStatusEnum", Alert.Status)
+    client_label = serializers.SerializerMethodField()
+    decided_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "client", "client_label", "kind", "severity", "title", "dedupe_key", "day",
+            "status", "snoozed_until", "decided_by", "decided_at", "created", "updated",
+            "evidence",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_client_label(self, alert: Alert) -> str:
+        return selectors.client_label(alert.client)
+
+
+class AlertListSerializer(AlertSerializer):
+    """Rows of a list: the evidence is fetched per alert."""
+
+    class Meta(AlertSerializer.Meta):
+        fields = [f for f in AlertSerializer.Meta.fields if f != "evidence"]
+        read_only_fields = fields
+
+
+class AlertSnoozeSerializer(serializers.Serializer):
+    until = serializers.DateField(help_text="The day the alert comes back (after today).")
+
+
+ALERT_VIEWS = ("inbox", "digest", "all")
+
+
+class AlertViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+):
+    """Coach by exception. `?view=inbox` (default): today's ranked inbox, at most the
+    coach's daily budget; `digest`: today's overflow; `all`: every alert this member may
+    open, any status. Alerts are raised by the detectors, never over the API; clients
+    get 404 (alerts are written for their coach)."""
+
+    queryset = Alert.objects
+    serializer_class = AlertSerializer
+    allowed_roles = selectors.STAFF_ROLES
+
+    def scope_queryset(self, queryset):
+        return selectors.alerts_visible_to(self.membership)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("view", str, enum=list(ALERT_VIEWS), required=False)],
+        responses=AlertListSerializer(many=True),
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        view = request.query_params.get("view", "inbox")
+        if view not in ALERT_VIEWS:
+            raise exceptions.ValidationError({"view": [f"Use one of: {', '.join(ALERT_VIEWS)}."]})
+        if view == "all":
+            rows = self.get_queryset()
+        else:
+            inbox = selectors.alert_inbox(self.membership, selectors.tenant_today())
+            rows = inbox.shown if view == "inbox" else inbox.digest
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(AlertListSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Seen and being handled: stays in the inbox below new alerts."""
+        alert = services.alert_acknowledge(alert=self.get_object(), by=self.membership)
+        return Response(AlertSerializer(alert).data)
+
+    @extend_schema(request=AlertSnoozeSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"], serializer_class=AlertSnoozeSerializer)
+    def snooze(self, request: Request, pk: str | None = None) -> Response:
+        """Hidden until `until`; back in the inbox on that day."""
+        alert = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert = services.alert_snooze(
+            alert=alert, by=self.membership, until=serializer.validated_data["until"]
+        )
+        return Response(AlertSerializer(alert).data)
+
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Done with; never reopens (a new finding is a new alert)."""
+        alert = services.alert_resolve(alert=self.get_object(), by=self.membership)
+        return Response(AlertSerializer(alert).data)
+
+
 router = DefaultRouter()
 router.register("methodologies", MethodologyViewSet, basename="methodology")
 router.register("versions", VersionViewSet, basename="methodology-version")
 router.register("tiers", TierViewSet, basename="tier")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [path("", include(router.urls))]

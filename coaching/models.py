@@ -5,6 +5,9 @@ coach listing clients sees only their tenant. The one cross-tenant read, "which
 tenants am I in", goes through `selectors.memberships_of_user_across_tenants`, which
 PostgreSQL allows only for the user's own rows (see `coaching.rls`).
 
+Alerts ("coach by exception", DESIGN.md) are raised by other apps' detectors through
+`services.alert_raise` and read through `selectors.alert_inbox`.
+
 Methodologies are tenant data too: each holds numbered rules documents
 (`MethodologyVersion`, validated by `coaching.methodology`), and `Tier`s sell one of
 them at a price with an autonomy level.
@@ -14,6 +17,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -74,6 +78,23 @@ class Membership(TenantScoped):
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     created = models.DateTimeField(auto_now_add=True)
+    # Clients only: the coach (or owner) whose alert inbox their alerts go to. Unassigned
+    # clients' alerts reach every coach and owner. Set through
+    # `services.membership_assign_coach`, which checks role and tenant.
+    coach = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_clients",
+    )
+    # Coaches/owners only: how many alerts their inbox shows a day; the rest go to the
+    # daily digest. On the membership, not the tenant, because it measures one person's
+    # attention (a coach with 60 clients and one with 6 need different numbers), and
+    # `Tenant` is platform data that tenant staff do not edit.
+    alert_daily_budget = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(200)]
+    )
 
     # A user may list their own memberships in every tenant (login routing), nothing more.
     rls_extra_select_policies = {
@@ -248,3 +269,89 @@ PRODUCT_AUTONOMY: dict[str, str] = {
     "premium": Tier.Autonomy.APPROVE,  # the engine drafts; the coach approves every change
 }
 PRODUCT_CHECKIN_CADENCE_DAYS: dict[str, int] = {"diy": 0, "hybrid": 30, "premium": 7}
+
+
+# --- Alerts: coach by exception ------------------------------------------------------
+
+
+class Alert(TenantScoped):
+    """Something about one client that a coach should look at, with its evidence.
+
+    Detectors live elsewhere (programs, billing) and call `services.alert_raise`; the
+    `dedupe_key` they choose ("plateau:back-squat:2026-W47", unique per client) makes
+    nightly re-runs no-ops. `title` is the sentence the inbox shows; the data behind it stays in
+    `evidence` (rule, params, data points), shown only on the alert itself.
+    """
+
+    class Kind(models.TextChoices):
+        PLATEAU = "plateau", "Plateau"
+        DECLINE = "decline", "Decline"
+        RPE_DRIFT = "rpe_drift", "RPE drift"
+        ANOMALY = "anomaly", "Anomaly"
+        MISSED_SESSIONS = "missed_sessions", "Missed sessions"
+        ADHERENCE_DROP = "adherence_drop", "Adherence drop"
+        READINESS_LOW = "readiness_low", "Readiness low streak"
+        NO_CONSENT = "no_consent", "No consent"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"
+
+    # CASCADE: an alert is about the client and means nothing without them (erasure
+    # deletes a client's alerts with the membership).
+    client = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    title = models.CharField(max_length=200)
+    evidence = models.JSONField(
+        encoder=DjangoJSONEncoder,
+        help_text='{"rule": name, "params": {...}, "points": [{...}, ...]} from the detector.',
+    )
+    dedupe_key = models.CharField(max_length=200)
+    day = models.DateField(help_text="The day the alert was raised for (tenant's calendar).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "-severity", "pk"]
+        constraints = [
+            # Per client: detectors' keys name the finding ("plateau:back-squat:2026-W47"),
+            # and two clients may well stall on the squat the same week.
+            models.UniqueConstraint(
+                fields=["tenant", "client", "dedupe_key"], name="alert_unique_client_dedupe"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(severity__gte=1, severity__lte=3), name="alert_severity_1_3"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="snoozed", snoozed_until__isnull=False)
+                | (~models.Q(status="snoozed") & models.Q(snoozed_until__isnull=True)),
+                name="alert_snoozed_until_iff_snoozed",
+            ),
+        ]
+        indexes = [
+            # The inbox reads outstanding alerts of a set of clients; resolved ones pile
+            # up forever and stay out of the index.
+            models.Index(
+                fields=["tenant", "client", "day"],
+                condition=~models.Q(status="resolved"),
+                name="alert_outstanding_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()}): {self.title}"

@@ -1,13 +1,19 @@
-"""Reads of tenants, memberships, methodologies and tiers, within the tenant in context.
-Cross-tenant functions say so in their names."""
+"""Reads of tenants, memberships, methodologies, tiers and alerts, within the tenant in
+context. Cross-tenant functions say so in their names."""
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from coaching.models import Membership, Methodology, MethodologyVersion, Tenant, Tier
+from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tenant, Tier
+from coaching.tenancy import current_tenant
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
@@ -123,3 +129,124 @@ def tiers_visible_to(membership: Membership) -> QuerySet[Tier]:
 
 def tier_for_update(tier_id: int) -> Tier:
     return Tier.objects.select_for_update().get(pk=tier_id)
+
+
+# --- alerts: coach by exception --------------------------------------------------------
+
+ASSIGNABLE_COACH_ROLES = (Membership.Role.OWNER, Membership.Role.COACH)
+#: Roles that oversee the whole business: they may open any alert of the tenant, though
+#: their inbox holds only their own clients' and unassigned clients' alerts.
+OVERSEER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+#: Tie-break between kinds of equal severity: the client's health first (decline,
+#: readiness, anomaly), then what stops the nightly pipeline for them (no consent), then
+#: training quality, and money last (billing has its own dunning).
+KIND_WEIGHT: dict[str, int] = {
+    Alert.Kind.DECLINE: 90,
+    Alert.Kind.READINESS_LOW: 80,
+    Alert.Kind.ANOMALY: 70,
+    Alert.Kind.NO_CONSENT: 60,
+    Alert.Kind.RPE_DRIFT: 50,
+    Alert.Kind.ADHERENCE_DROP: 40,
+    Alert.Kind.MISSED_SESSIONS: 30,
+    Alert.Kind.PLATEAU: 20,
+    Alert.Kind.PAYMENT_FAILED: 10,
+}
+
+
+def tenant_today(tenant: Tenant | None = None) -> datetime.date:
+    """Today on the business's calendar: alert days and snoozes are its dates."""
+    tenant = tenant or current_tenant()
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(tenant.timezone))
+
+
+def memberships_visible_to(membership: Membership) -> QuerySet[Membership]:
+    """Staff see the tenant's members (to assign coaches); clients see nobody."""
+    if membership.role not in STAFF_ROLES:
+        return Membership.objects.none()
+    return Membership.objects.select_related("user", "coach__user").order_by("role", "pk")
+
+
+def _alerts() -> QuerySet[Alert]:
+    return Alert.objects.select_related("client__user", "client__coach", "decided_by__user")
+
+
+def _routed_to(membership: Membership) -> Q:
+    """Alerts about the member's assigned clients, and about unassigned clients."""
+    return Q(client__coach=membership) | Q(client__coach__isnull=True)
+
+
+def alerts_visible_to(membership: Membership) -> QuerySet[Alert]:
+    """Every alert (any status) this member may open. Owners and admins oversee the
+    business and see all; a coach sees their clients' and unassigned clients'; a client
+    sees none (alerts are about them, written for their coach)."""
+    if membership.role in OVERSEER_ROLES:
+        return _alerts()
+    if membership.role == Membership.Role.COACH:
+        return _alerts().filter(_routed_to(membership))
+    return Alert.objects.none()
+
+
+def alert_for_update(alert_id: int) -> Alert:
+    return Alert.objects.select_for_update(of=("self",)).get(pk=alert_id)
+
+
+def alert_by_dedupe_key(client: Membership, dedupe_key: str) -> Alert | None:
+    return Alert.objects.filter(client=client, dedupe_key=dedupe_key).first()
+
+
+def _rank_key(alert: Alert) -> tuple:
+    # Acknowledged alerts stay visible (the coach is on it) but below everything not yet
+    # looked at. Within a severity and kind the older alert first: it has waited
+    # longest, and newest-first would let a busy week bury it for good.
+    return (
+        alert.status == Alert.Status.ACKNOWLEDGED,
+        -alert.severity,
+        -KIND_WEIGHT.get(alert.kind, 0),
+        alert.day,
+        alert.created,
+        alert.pk,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inbox:
+    """One coach's alerts for one day.
+
+    `shown`: at most `budget` alerts, ranked (open before acknowledged, then severity,
+    kind weight, oldest first). `digest`: the open alerts that did not fit, for the daily
+    digest e-mail; acknowledged alerts that do not fit are left out of both (the coach has
+    seen them). Handling an alert frees its place for the next one.
+    """
+
+    day: datetime.date
+    budget: int
+    shown: list[Alert]
+    digest: list[Alert]
+
+
+def alert_inbox(coach_membership: Membership, day: datetime.date) -> Inbox:
+    """The inbox of a coach or owner on `day`: alerts routed to them (assigned clients
+    and unassigned ones), not resolved, raised on or before `day`, and not snoozed past
+    it (a snooze ends on its `snoozed_until` day)."""
+    budget = coach_membership.alert_daily_budget
+    if coach_membership.role not in STAFF_ROLES:
+        return Inbox(day=day, budget=budget, shown=[], digest=[])
+    outstanding = (
+        _alerts()
+        .filter(_routed_to(coach_membership), day__lte=day)
+        .exclude(status=Alert.Status.RESOLVED)
+        .exclude(status=Alert.Status.SNOOZED, snoozed_until__gt=day)
+    )
+    ranked = sorted(outstanding, key=_rank_key)
+    return Inbox(
+        day=day,
+        budget=budget,
+        shown=ranked[:budget],
+        digest=[a for a in ranked[budget:] if a.status != Alert.Status.ACKNOWLEDGED],
+    )
+
+
+def client_label(client: Membership) -> str:
+    """How a client is named to their coach in the inbox and the digest."""
+    return client.user.get_full_name() or client.user.email

@@ -1,21 +1,32 @@
-"""Writes of methodologies, their versions and tiers. One transaction each, validated
-before saving; refusals are `DomainError`s with a code (the API maps them)."""
+"""Writes of methodologies, their versions, tiers, coach assignments and alerts. One
+transaction each, validated before saving; refusals are `DomainError`s with a code (the
+API maps them)."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from coaching import selectors
 from coaching.errors import DomainError
 from coaching.methodology import RulesInvalid, ValidatedRules, default_rules, validate_rules
-from coaching.models import Methodology, MethodologyVersion, Tier
+from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tier
+from coaching.routing import tenant_home_url
 from coaching.tenancy import current_tenant
+
+logger = logging.getLogger(__name__)
 
 
 class RulesDocumentInvalid(DomainError):
@@ -255,3 +266,220 @@ def tier_update(
     tier.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(tier, slug=tier.slug, update_fields=fields)
     return tier
+
+
+# --- coach assignment and alerts (coach by exception) ---------------------------------
+
+
+class AssignmentInvalid(DomainError):
+    code = "assignment_invalid"
+    status = 400
+
+
+class AlertInvalid(DomainError):
+    code = "alert_invalid"
+    status = 400
+
+
+class AlertNotFound(DomainError):
+    """The decider may not see the alert: the same answer as a missing one."""
+
+    code = "not_found"
+    status = 404
+
+
+class AlertTransitionRefused(DomainError):
+    code = "alert_transition_refused"
+    status = 409
+
+
+def _same_tenant(membership: Membership) -> bool:
+    return membership.tenant_id == current_tenant().pk
+
+
+@transaction.atomic
+def membership_assign_coach(*, client: Membership, coach: Membership | None) -> Membership:
+    """Route `client`'s alerts to `coach` (a coach or owner of the same business);
+    `None` unassigns, so every coach and owner sees them again."""
+    if not _same_tenant(client) or client.role != Membership.Role.CLIENT:
+        raise AssignmentInvalid(
+            "Only a client of this business can be assigned a coach.",
+            fields={"client": ["Pick a client of this business."]},
+        )
+    if coach is not None and (
+        not _same_tenant(coach) or coach.role not in selectors.ASSIGNABLE_COACH_ROLES
+    ):
+        raise AssignmentInvalid(
+            "A client's coach must be a coach or owner of this business.",
+            fields={"coach": ["Pick a coach or owner of this business."]},
+        )
+    client = Membership.objects.select_for_update().get(pk=client.pk)
+    client.coach = coach
+    client.save(update_fields=["coach"])
+    return client
+
+
+def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {field: list(messages) for field, messages in exc.message_dict.items()}
+    return {"non_field_errors": list(exc.messages)}
+
+
+@transaction.atomic
+def alert_raise(
+    *,
+    client: Membership,
+    kind: str,
+    severity: int,
+    title: str,
+    evidence: Mapping[str, Any],
+    dedupe_key: str,
+    day: datetime.date,
+) -> tuple[Alert, bool]:
+    """Raise an alert about `client`, once per client and `dedupe_key`: `(alert, created)`.
+
+    For detectors (programs, billing). Raising an existing key returns the existing
+    alert unchanged, whatever its status: a resolved alert stays resolved, and a nightly
+    re-run is a no-op. Put what makes the finding distinct into the key (rule, subject,
+    period: "plateau:back-squat:2026-W47"), so a new finding gets a new alert.
+
+    `title` is shown in the inbox and the digest e-mail: one sentence a coach may read,
+    no measurements. `evidence` is a JSON object, conventionally
+    `{"rule": str, "params": {...}, "points": [{...}, ...]}`; dates and Decimals are
+    stored as ISO strings.
+    """
+    errors: dict[str, list[str]] = {}
+    if not _same_tenant(client) or client.role != Membership.Role.CLIENT:
+        errors["client"] = ["Alerts are about a client of this business."]
+    if not isinstance(evidence, Mapping):
+        errors["evidence"] = ["Give the evidence as a JSON object (rule, params, points)."]
+    else:
+        try:
+            evidence = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
+        except (TypeError, ValueError):
+            errors["evidence"] = ["The evidence must be JSON (numbers, text, dates, lists)."]
+    alert = Alert(
+        client=client,
+        kind=kind,
+        severity=severity,
+        title=title.strip() if isinstance(title, str) else title,
+        evidence=evidence,
+        dedupe_key=dedupe_key,
+        day=day,
+    )
+    alert.assign_current_tenant()
+    try:
+        alert.full_clean(exclude=list(errors), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(_validation_fields(exc))
+    if errors:
+        raise AlertInvalid("The alert has invalid fields; see fields.", fields=errors)
+
+    existing = selectors.alert_by_dedupe_key(client, dedupe_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError as exc:
+        if "alert_unique_client_dedupe" not in str(exc) and "dedupe_key" not in str(exc):
+            raise
+        # A concurrent run raised the same key first: theirs is the alert.
+        return selectors.alert_by_dedupe_key(client, dedupe_key), False
+    logger.info("alert %s raised (%s, severity %s)", alert.pk, alert.kind, alert.severity)
+    return alert, True
+
+
+_DECISIONS: dict[str, tuple[set[str], str]] = {
+    # decision -> (statuses it may start from, status it leaves)
+    "acknowledge": ({Alert.Status.OPEN, Alert.Status.SNOOZED}, Alert.Status.ACKNOWLEDGED),
+    "snooze": (
+        {Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED, Alert.Status.SNOOZED},
+        Alert.Status.SNOOZED,
+    ),
+    "resolve": (
+        {Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED, Alert.Status.SNOOZED},
+        Alert.Status.RESOLVED,
+    ),
+}
+_PAST = {"acknowledge": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}
+
+
+def _decide(
+    alert: Alert, by: Membership, decision: str, snoozed_until: datetime.date | None = None
+) -> Alert:
+    if not selectors.alerts_visible_to(by).filter(pk=alert.pk).exists():
+        raise AlertNotFound("Not found.")
+    alert = selectors.alert_for_update(alert.pk)
+    allowed, target = _DECISIONS[decision]
+    if alert.status not in allowed:
+        who = selectors.client_label(alert.decided_by) if alert.decided_by else "someone"
+        when = f" on {alert.decided_at:%Y-%m-%d}" if alert.decided_at else ""
+        raise AlertTransitionRefused(
+            f"This alert is already {alert.get_status_display().lower()} "
+            f"(by {who}{when}); it cannot be {_PAST[decision]} now.",
+        )
+    alert.status = target
+    alert.snoozed_until = snoozed_until
+    alert.decided_by = by
+    alert.decided_at = timezone.now()
+    alert.save(update_fields=["status", "snoozed_until", "decided_by", "decided_at", "updated"])
+    logger.info("alert %s %s by membership %s", alert.pk, target, by.pk)
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, by: Membership) -> Alert:
+    """The coach has seen it and is on it: it stays in the inbox, below new alerts.
+    Acknowledging a snoozed alert ends the snooze."""
+    return _decide(alert, by, "acknowledge")
+
+
+@transaction.atomic
+def alert_snooze(*, alert: Alert, by: Membership, until: datetime.date) -> Alert:
+    """Hide the alert until `until` (a day after today on the business's calendar, at
+    most a year ahead); on that day it is back in the inbox."""
+    today = selectors.tenant_today()
+    if not isinstance(until, datetime.date) or until <= today:
+        raise AlertInvalid(
+            "Snooze until a day after today.",
+            fields={"until": [f"Pick a day after {today:%Y-%m-%d}."]},
+        )
+    if until > today + datetime.timedelta(days=366):
+        raise AlertInvalid(
+            "Snooze for at most a year; resolve the alert if it no longer matters.",
+            fields={"until": ["Pick a day within a year."]},
+        )
+    return _decide(alert, by, "snooze", snoozed_until=until)
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, by: Membership) -> Alert:
+    """Done with. A resolved alert never reopens, even if its detector raises the same
+    key again; a new finding comes with a new key."""
+    return _decide(alert, by, "resolve")
+
+
+def alert_digest_send(*, coach: Membership, day: datetime.date) -> int:
+    """E-mail `coach` the alerts that did not fit in their inbox on `day`; returns how
+    many were listed (0: nothing sent). Titles only, never evidence: e-mail leaves our
+    systems, and the numbers stay behind the login."""
+    inbox = selectors.alert_inbox(coach, day)
+    if not inbox.digest:
+        return 0
+    tenant = current_tenant()
+    body = render_to_string(
+        "coaching/alert_digest.txt",
+        {
+            "tenant": tenant,
+            "day": day,
+            "inbox": inbox,
+            "rows": [(alert, selectors.client_label(alert.client)) for alert in inbox.digest],
+            "url": tenant_home_url(tenant) + "alerts/",
+        },
+    )
+    count = len(inbox.digest)
+    subject = f"{tenant.name}: {count} more alert{'s' if count != 1 else ''} for {day:%d %b %Y}"
+    send_mail(subject, body, None, [coach.user.email])
+    logger.info("alert digest of %s alerts sent to membership %s", count, coach.pk)
+    return count

@@ -1,3 +1,8 @@
+import datetime
+import json
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -5,10 +10,12 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from coaching import health, selectors
+from coaching import health, selectors, services
+from coaching.errors import DomainError
 from coaching.methodology import rules_diff
+from coaching.models import Alert, Membership
 from coaching.routing import tenant_home_url
 from coaching.tenancy import get_current_tenant
 
@@ -43,6 +50,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     context = {"role": membership.role}
     if membership.role in ("owner", "coach", "admin"):
         context["clients"] = selectors.members_of_tenant(role="client")
+        context["inbox"] = selectors.alert_inbox(membership, selectors.tenant_today(request.tenant))
     return render(request, "coaching/tenant_home.html", context)
 
 
@@ -98,3 +106,146 @@ def methodology_versions(request: HttpRequest, methodology_id: int) -> HttpRespo
             "changes": changes,
         },
     )
+
+
+# --- alerts: coach by exception -------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceDisplay:
+    """An alert's evidence laid out for people: the rule, its parameters, the data
+    points as a table, and whatever else the detector attached."""
+
+    rule: str
+    params: list[tuple[str, str]]
+    columns: list[str]
+    rows: list[list[str]]
+    other: list[tuple[str, str]]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def evidence_display(evidence: Any) -> EvidenceDisplay:
+    if not isinstance(evidence, dict):
+        return EvidenceDisplay(
+            rule="", params=[], columns=[], rows=[], other=[("", _cell(evidence))]
+        )
+    params = evidence.get("params")
+    params = list(params.items()) if isinstance(params, dict) else []
+    points = evidence.get("points")
+    points = points if isinstance(points, list) else []
+    columns: list[str] = []
+    if points and all(isinstance(p, dict) for p in points):
+        for point in points:
+            columns.extend(key for key in point if key not in columns)
+        rows = [[_cell(point.get(c)) for c in columns] for point in points]
+    elif points and all(isinstance(p, list) for p in points):
+        columns = [str(i + 1) for i in range(max(len(p) for p in points))]
+        rows = [[_cell(v) for v in p] + [""] * (len(columns) - len(p)) for p in points]
+    else:
+        columns = ["value"] if points else []
+        rows = [[_cell(p)] for p in points]
+    known = {"rule", "params", "points"}
+    return EvidenceDisplay(
+        rule=_cell(evidence["rule"]) if "rule" in evidence else "",
+        params=[(str(k), _cell(v)) for k, v in params],
+        columns=columns,
+        rows=rows,
+        other=[(str(k), _cell(v)) for k, v in evidence.items() if k not in known],
+    )
+
+
+def _staff_member(request: HttpRequest) -> Membership:
+    membership = request.membership
+    if request.tenant is None or membership is None or membership.role not in selectors.STAFF_ROLES:
+        raise Http404("No such page.")
+    return membership
+
+
+def _alert_rows(alerts: list[Alert]) -> list[dict[str, Any]]:
+    return [
+        {
+            "alert": alert,
+            "client": selectors.client_label(alert.client),
+            "evidence": evidence_display(alert.evidence),
+        }
+        for alert in alerts
+    ]
+
+
+def _decision_context(today: datetime.date) -> dict[str, Any]:
+    return {
+        "snooze_default": today + datetime.timedelta(days=7),
+        "snooze_min": today + datetime.timedelta(days=1),
+    }
+
+
+@login_required
+def alerts_inbox(request: HttpRequest) -> HttpResponse:
+    """Today's inbox for a coach or owner: ranked, at most their budget, each alert with
+    its evidence; the overflow is listed by title (and e-mailed in the daily digest)."""
+    membership = _staff_member(request)
+    today = selectors.tenant_today(request.tenant)
+    inbox = selectors.alert_inbox(membership, today)
+    return render(
+        request,
+        "coaching/alerts.html",
+        {
+            "inbox": inbox,
+            "rows": _alert_rows(inbox.shown),
+            "digest_rows": _alert_rows(inbox.digest),
+            **_decision_context(today),
+        },
+    )
+
+
+@login_required
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    membership = _staff_member(request)
+    alert = selectors.alerts_visible_to(membership).filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    today = selectors.tenant_today(request.tenant)
+    return render(
+        request,
+        "coaching/alert_detail.html",
+        {"row": _alert_rows([alert])[0], **_decision_context(today)},
+    )
+
+
+_DONE = {"acknowledge": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}
+
+
+@login_required
+@require_POST
+def alert_decide(request: HttpRequest, alert_id: int, decision: str) -> HttpResponse:
+    """The inbox buttons: acknowledge, snooze (until a date), resolve."""
+    membership = _staff_member(request)
+    alert = selectors.alerts_visible_to(membership).filter(pk=alert_id).first()
+    if alert is None or decision not in _DONE:
+        raise Http404("No such alert.")
+    try:
+        if decision == "acknowledge":
+            services.alert_acknowledge(alert=alert, by=membership)
+        elif decision == "resolve":
+            services.alert_resolve(alert=alert, by=membership)
+        else:
+            try:
+                until = datetime.date.fromisoformat(request.POST.get("until", ""))
+            except ValueError as exc:
+                raise services.AlertInvalid("Pick the day the alert should come back.") from exc
+            services.alert_snooze(alert=alert, by=membership, until=until)
+    except DomainError as exc:
+        details = " ".join(m for texts in exc.fields.values() for m in texts)
+        messages.error(request, f"{exc.message} {details}".strip())
+    else:
+        messages.success(request, f"{alert.title} — {_DONE[decision]}.")
+    if request.POST.get("next") == "detail":
+        return redirect("alert_detail", alert_id=alert.pk)
+    return redirect("alerts")
