@@ -7,6 +7,7 @@ from coaching import views
 api_v1 = [
     path("", include("athletes.api")),
     path("", include("programs.api")),
+    path("", include("programs.api_metrics")),
     path("", include("coaching.api")),
 ]
 
@@ -18,6 +19,13 @@ urlpatterns = [
         "methodologies/<int:methodology_id>/versions/",
         views.methodology_versions,
         name="methodology_versions",
+    ),
+    path("alerts/", views.alerts_inbox, name="alerts"),
+    path("alerts/<int:alert_id>/", views.alert_detail, name="alert_detail"),
+    path(
+        "alerts/<int:alert_id>/<str:decision>/",
+        views.alert_decide,
+        name="alert_decide",
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/tenant/", views.admin_tenant_select, name="admin_tenant_select"),

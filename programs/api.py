@@ -1,4 +1,5 @@
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,9 @@ from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.models import MethodologyVersion
 from programs import selectors, services
 from programs.models import (
+    Adjustment,
     AssessmentLift,
+    AutoregulationRun,
     Exercise,
     PlannedSession,
     PlannedSet,
@@ -83,6 +86,20 @@ class PlannedSetSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class AdjustmentSerializer(serializers.ModelSerializer):
+    session_date = serializers.DateField(source="planned_session.date", read_only=True)
+
+    class Meta:
+        model = Adjustment
+        fields = [
+            "id", "athlete", "planned_session", "session_date", "run", "rule", "changes",
+            "before", "after", "proposed_after", "inputs", "clipped_by", "magnitude_percent",
+            "alert_level", "sentence", "status", "source", "reverts", "decided_by",
+            "decided_at", "applied_at", "created",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
 class PlannedSessionSerializer(serializers.ModelSerializer):
     sets = PlannedSetSerializer(many=True, read_only=True)
 
@@ -91,7 +108,7 @@ class PlannedSessionSerializer(serializers.ModelSerializer):
         fields = [
             "id", "block", "athlete", "date", "week", "is_deload", "kind", "name",
             "duration_min", "endurance_type", "zone", "target_low", "target_high",
-            "target_unit", "planned_tss", "notes", "derivation", "sets",
+            "target_unit", "planned_tss", "rest_day", "notes", "derivation", "sets",
         ]  # fmt: skip
 
 
@@ -116,6 +133,17 @@ class PlannedSessionViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.R
         if params.get("athlete", "").isdigit():
             qs = qs.filter(athlete_id=int(params["athlete"]))
         return qs
+
+    @extend_schema(responses=AdjustmentSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, *args, **kwargs):
+        """The session's adjustments in order (a client sees the applied ones)."""
+        session = self.get_object()
+        visible = selectors.adjustments_visible_to(self.membership)
+        rows = visible.filter(pk__in=selectors.adjustment_history(session)).order_by(
+            "created", "id"
+        )
+        return Response(AdjustmentSerializer(rows, many=True).data)
 
 
 class BlockSerializer(serializers.ModelSerializer):
@@ -205,11 +233,129 @@ class SessionLogViewSet(
         serializer.instance = services.session_log_create(athlete=athlete, **data)
 
 
+class AdjustmentEditSerializer(serializers.Serializer):
+    after = serializers.JSONField()
+
+
+class BulkApproveSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=500)
+
+
+class AutoregulateSerializer(serializers.Serializer):
+    athlete = TenantPrimaryKeyRelatedField(AthleteProfile)
+    date = serializers.DateField()
+
+
+class AutoregulationRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AutoregulationRun
+        fields = [
+            "id", "athlete", "date", "methodology_version", "autonomy", "readiness_score",
+            "readiness", "hrv", "metrics", "notes", "proposed", "applied", "queued",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AdjustmentViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Changes to planned sessions. Staff: the review queue (`?status=pending`), approve,
+    reject, edit (then approve), bulk approve, revert, and a manual night's run. Clients
+    see the changes applied to their own plan, each with its sentence. Filter with
+    `?status=`, `?athlete=<id>`, `?planned_session=<id>`."""
+
+    queryset = Adjustment.objects
+    serializer_class = AdjustmentSerializer
+
+    def scope_queryset(self, queryset):
+        qs = selectors.adjustments_visible_to(self.membership)
+        params = self.request.query_params
+        if params.get("status"):
+            if params["status"] not in Adjustment.Status.values:
+                raise ValidationError(
+                    {"status": [f"Use one of: {', '.join(Adjustment.Status.values)}."]}
+                )
+            qs = qs.filter(status=params["status"])
+        for name in ("athlete", "planned_session"):
+            if params.get(name, "").isdigit():
+                qs = qs.filter(**{f"{name}_id": int(params[name])})
+        return qs
+
+    def _staff(self) -> None:
+        if self.membership.role not in STAFF:
+            raise PermissionDenied("Only a coach decides on adjustments.")
+
+    def _decide(self, service, **kwargs):
+        adjustment = self.get_object()  # what you can't see is a 404, before any 403
+        self._staff()
+        adjustment = service(adjustment=adjustment, by=self.membership, **kwargs)
+        return Response(AdjustmentSerializer(adjustment).data)
+
+    @extend_schema(request=None, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return self._decide(services.adjustment_approve)
+
+    @extend_schema(request=None, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        return self._decide(services.adjustment_reject)
+
+    @extend_schema(request=AdjustmentEditSerializer, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"], serializer_class=AdjustmentEditSerializer)
+    def edit(self, request, *args, **kwargs):
+        serializer = AdjustmentEditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._decide(
+            services.adjustment_edit_approve, after=serializer.validated_data["after"]
+        )
+
+    @extend_schema(request=None, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"])
+    def revert(self, request, *args, **kwargs):
+        adjustment = self.get_object()
+        self._staff()
+        revert = services.adjustment_revert(adjustment=adjustment, by=self.membership)
+        return Response(AdjustmentSerializer(revert).data, status=status.HTTP_201_CREATED)
+
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk-approve",
+        serializer_class=BulkApproveSerializer,
+    )
+    def bulk_approve(self, request, *args, **kwargs):
+        self._staff()
+        serializer = BulkApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = serializer.validated_data["ids"]
+        found = list(self.get_queryset().filter(pk__in=ids))
+        results = {str(pk): "not found" for pk in ids}
+        results.update(
+            {
+                str(pk): outcome
+                for pk, outcome in services.adjustments_bulk_approve(
+                    adjustments=found, by=self.membership
+                ).items()
+            }
+        )
+        return Response({"results": results})
+
+    @extend_schema(request=AutoregulateSerializer, responses=AutoregulationRunSerializer)
+    @action(detail=False, methods=["post"], serializer_class=AutoregulateSerializer)
+    def run(self, request, *args, **kwargs):
+        """Run (or re-read) one athlete's night: idempotent per (athlete, date)."""
+        self._staff()
+        serializer = AutoregulateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = services.autoregulate(**serializer.validated_data)
+        return Response(AutoregulationRunSerializer(run).data)
+
+
 router = DefaultRouter()
 router.register("exercises", ExerciseViewSet, basename="exercise")
 router.register("assessment-lifts", AssessmentLiftViewSet, basename="assessment-lift")
 router.register("blocks", BlockViewSet, basename="block")
 router.register("planned-sessions", PlannedSessionViewSet, basename="planned-session")
 router.register("session-logs", SessionLogViewSet, basename="session-log")
+router.register("adjustments", AdjustmentViewSet, basename="adjustment")
 
 urlpatterns = [path("", include(router.urls))]

@@ -148,6 +148,8 @@ class PlannedSession(TenantScoped):
     target_high = models.FloatField(null=True, blank=True)
     target_unit = models.CharField(max_length=8, blank=True)
     planned_tss = models.FloatField(null=True, blank=True)
+    # Set by an adjustment ("rest day instead"); the session stays, with its history.
+    rest_day = models.BooleanField(default=False)
     notes = models.JSONField(default=list, blank=True)
     derivation = models.JSONField(default=dict)
 
@@ -244,3 +246,99 @@ class SetLog(TenantScoped):
                 fields=["tenant", "session", "set_index"], name="setlog_unique_tenant_session_index"
             )
         ]
+
+
+class AutoregulationRun(TenantScoped):
+    """One night's autoregulation of one athlete. Unique per (athlete, date): running the
+    night again finds this row and changes nothing. It keeps what the engine saw
+    (readiness with each input's part, HRV status, load metrics) for the client's daily
+    view, later nights' rules (readiness history) and the coach's evidence."""
+
+    athlete = models.ForeignKey(
+        AthleteProfile, on_delete=models.CASCADE, related_name="autoregulation_runs"
+    )
+    date = models.DateField()
+    methodology_version = models.ForeignKey(
+        "coaching.MethodologyVersion", on_delete=models.RESTRICT, related_name="+"
+    )
+    autonomy = models.CharField(max_length=8)
+    readiness_score = models.FloatField(null=True, blank=True)
+    readiness = models.JSONField(default=dict)
+    hrv = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    notes = models.JSONField(default=list, blank=True)
+    proposed = models.PositiveSmallIntegerField(default=0)
+    applied = models.PositiveSmallIntegerField(default=0)
+    queued = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "date"], name="autoregulationrun_unique_athlete_date"
+            )
+        ]
+
+
+class Adjustment(TenantScoped):
+    """A change to a planned session (DESIGN.md, Adjustments): before/after, the rule and
+    inputs behind it, the guardrails that clipped it, who applied it and the sentence the
+    client reads. A revert is itself an adjustment (`reverts`), so a session's history
+    reads as a timeline."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the coach"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+        REVERTED = "reverted", "Reverted"
+
+    class Source(models.TextChoices):
+        ENGINE = "engine", "Engine"
+        COACH = "coach", "Coach"
+
+    REVERT_RULE = "revert"
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    planned_session = models.ForeignKey(
+        PlannedSession, on_delete=models.CASCADE, related_name="adjustments"
+    )
+    run = models.ForeignKey(
+        AutoregulationRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="adjustments",
+    )
+    rule = models.CharField(max_length=40)
+    changes = models.JSONField(default=list)
+    before = models.JSONField()
+    after = models.JSONField()
+    # The engine's proposal when a coach edited it before approving.
+    proposed_after = models.JSONField(null=True, blank=True)
+    inputs = models.JSONField(default=dict)
+    clipped_by = models.JSONField(default=list, blank=True)
+    magnitude_percent = models.FloatField(default=0)
+    alert_level = models.BooleanField(default=False)
+    sentence = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ENGINE)
+    reverts = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reverted_by"
+    )
+    decided_by = models.ForeignKey(
+        "coaching.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "athlete"]),
+            models.Index(fields=["tenant", "planned_session"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on session {self.planned_session_id} ({self.status})"

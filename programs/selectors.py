@@ -8,9 +8,10 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from athletes.models import Assessment, AthleteProfile
-from athletes.selectors import own_or_all
+from athletes.selectors import is_staff, own_or_all
 from coaching.models import Membership
 from programs.models import (
+    Adjustment,
     AssessmentLift,
     Exercise,
     PlannedSession,
@@ -67,3 +68,21 @@ def logged_sets_by_exercise(
     for slug, day, weight, reps, rpe in rows:
         by_slug[slug].append((day, float(weight), reps, float(rpe) if rpe is not None else None))
     return dict(by_slug)
+
+
+def adjustments_visible_to(membership: Membership) -> QuerySet[Adjustment]:
+    """Staff see every adjustment; a client sees only the changes applied to their own plan
+    (and what was later reverted), never what waits for the coach or was rejected."""
+    qs = own_or_all(
+        membership,
+        Adjustment.objects.select_related("planned_session").order_by("-created", "-id"),
+        "athlete__user_id",
+    )
+    if not is_staff(membership):
+        qs = qs.filter(status__in=[Adjustment.Status.APPLIED, Adjustment.Status.REVERTED])
+    return qs
+
+
+def adjustment_history(session: PlannedSession) -> QuerySet[Adjustment]:
+    """A session's changes in the order they happened: its timeline."""
+    return Adjustment.objects.filter(planned_session=session).order_by("created", "id")

@@ -12,11 +12,13 @@ from django.db.utils import ProgrammingError
 
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.methodology import default_rules
-from coaching.models import Membership, Methodology, MethodologyVersion, Tier
+from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tier
 from coaching.rls import tenant_tables
 from coaching.tenancy import TenantMismatch, TenantNotSet, tenant_context
 from programs.models import (
+    Adjustment,
     AssessmentLift,
+    AutoregulationRun,
     Exercise,
     PlannedSession,
     PlannedSet,
@@ -81,6 +83,28 @@ def _populate(tenant, email: str) -> None:
             duration_min=60,
         )
         PlannedSet.objects.create(session=planned, exercise=squat, set_index=1, reps=5)
+        run = AutoregulationRun.objects.create(
+            athlete=athlete, date=DAY, methodology_version=version, autonomy="auto"
+        )
+        Adjustment.objects.create(
+            athlete=athlete,
+            planned_session=planned,
+            run=run,
+            rule="short_sleep",
+            before={"duration_min": 60},
+            after={"duration_min": 50},
+            sentence="Shorter because you slept 5 h.",
+            status="applied",
+        )
+        Alert.objects.create(
+            client=Membership.objects.get(user=account),
+            kind="plateau",
+            severity=2,
+            title="Back squat has stalled",
+            evidence={"rule": "theil_sen_slope_le_0", "points": []},
+            dedupe_key="plateau:back-squat:2026-W45",
+            day=DAY,
+        )
 
 
 @pytest.fixture

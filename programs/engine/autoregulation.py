@@ -721,7 +721,7 @@ class _Night:
             why = f"; held by {', '.join(clipped)}" if clipped else ""
             self.notes.append(f"{name}: no change to session {state.key}{why}")
             return
-        changes = _changes(before, after)
+        changes = changes_between(before, after)
         sentence = _sentence(before, after, intent, clipped, wanted)
         self.proposals.append(
             Proposal(
@@ -733,7 +733,7 @@ class _Night:
                 after=after,
                 inputs={**intent.inputs, "params": dict(rule.get("params", {}))},  # type: ignore[arg-type]
                 clipped_by=tuple(clipped),
-                magnitude_percent=_magnitude(before, after),
+                magnitude_percent=magnitude_percent(before, after),
                 alert=bool(rule.get("alert", False)),
                 sentence=sentence,
             )
@@ -741,7 +741,7 @@ class _Night:
         self.current[state.key] = after
 
 
-def _changes(before: SessionRx, after: SessionRx) -> tuple[str, ...]:
+def changes_between(before: SessionRx, after: SessionRx) -> tuple[str, ...]:
     out = []
     if after.rest_day and not before.rest_day:
         return ("rest_day",)
@@ -764,7 +764,7 @@ def _changes(before: SessionRx, after: SessionRx) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _magnitude(before: SessionRx, after: SessionRx) -> float:
+def magnitude_percent(before: SessionRx, after: SessionRx) -> float:
     """The size of the change in %, as a tier compares it with its review threshold."""
     if after.rest_day != before.rest_day:
         return WHOLESALE_CHANGE_PERCENT
@@ -783,7 +783,7 @@ def _magnitude(before: SessionRx, after: SessionRx) -> float:
     return round(max(sizes), 2)
 
 
-def _what(before: SessionRx, after: SessionRx) -> str:
+def describe_change(before: SessionRx, after: SessionRx) -> str:
     parts = []
     swapped = [
         (b.exercise, a.exercise)
@@ -830,11 +830,13 @@ def _name(slug: str) -> str:
 def _sentence(
     before: SessionRx, after: SessionRx, intent: _Intent, clipped: list[str], wanted: SessionRx
 ) -> str:
-    sentence = f"{_what(before, after)} because {intent.why}."
+    sentence = f"{describe_change(before, after)} because {intent.why}."
     if clipped:
         words = " and ".join(GUARDRAIL_WORDS[c] for c in clipped)
         if wanted != after:
-            sentence += f" The engine wanted {_what(before, wanted).lower()}; limited by {words}."
+            sentence += (
+                f" The engine wanted {describe_change(before, wanted).lower()}; limited by {words}."
+            )
         else:
             sentence += f" Kept within {words}."
     return sentence

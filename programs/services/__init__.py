@@ -1,0 +1,41 @@
+"""Writes of programs data, one transaction each. `plans`: the exercise library,
+assessment lifts, blocks and logs; `adjustments`: nightly autoregulation, the coach's
+review queue and reverts. Import from here."""
+
+from programs.services.adjustments import (
+    AdjustmentConflict,
+    adjustment_approve,
+    adjustment_edit_approve,
+    adjustment_reject,
+    adjustment_revert,
+    adjustments_bulk_approve,
+    autoregulate,
+)
+from programs.services.plans import (
+    NoEnrolment,
+    ProgramsError,
+    adherence_by_week,
+    assessment_lift_add,
+    block_generate,
+    exercise_library_install,
+    session_log_create,
+    tenant_library,
+)
+
+__all__ = [
+    "AdjustmentConflict",
+    "NoEnrolment",
+    "ProgramsError",
+    "adherence_by_week",
+    "adjustment_approve",
+    "adjustment_edit_approve",
+    "adjustment_reject",
+    "adjustment_revert",
+    "adjustments_bulk_approve",
+    "assessment_lift_add",
+    "autoregulate",
+    "block_generate",
+    "exercise_library_install",
+    "session_log_create",
+    "tenant_library",
+]
