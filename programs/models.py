@@ -342,3 +342,66 @@ class Adjustment(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.rule} on session {self.planned_session_id} ({self.status})"
+
+
+class AthleteModel(TenantScoped):
+    """One athlete's fitted model (SCIENCE.md §6), one per (athlete, kind): fitted on this
+    athlete's data only, never across athletes or tenants. `blob` holds the bytes of
+    `programs.ml.anomaly.dumps`, whose header carries the versions, so a stale model is
+    refitted rather than trusted."""
+
+    class Kind(models.TextChoices):
+        ANOMALY = "anomaly", "Unusual days"
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    version = models.CharField(max_length=40)
+    fitted_on = models.DateField()
+    n_days = models.PositiveIntegerField()
+    blob = models.BinaryField()
+    meta = models.JSONField(default=dict, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "kind"], name="athletemodel_unique_tenant_athlete_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.version} of athlete {self.athlete_id} ({self.fitted_on})"
+
+
+class Prediction(TenantScoped):
+    """A prediction made before the outcome was known, scored when it arrives: the
+    per-athlete MAE the coach sees and the bias audit read these rows."""
+
+    class Kind(models.TextChoices):
+        E1RM = "e1rm", "Next-session e1RM"
+        THRESHOLD = "threshold", "Threshold"
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.CharField(max_length=80, help_text="Exercise slug, or 'ftp'.")
+    made_on = models.DateField()
+    for_date = models.DateField()
+    predicted = models.FloatField()
+    actual = models.FloatField(null=True, blank=True)
+    abs_error = models.FloatField(null=True, blank=True)
+    scored_on = models.DateField(null=True, blank=True)
+    method = models.CharField(max_length=16)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-for_date", "subject"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "kind", "subject", "for_date"],
+                name="prediction_unique_tenant_athlete_kind_subject_date",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "athlete", "scored_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} for {self.for_date}: {self.predicted:.1f}"

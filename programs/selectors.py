@@ -86,3 +86,12 @@ def adjustments_visible_to(membership: Membership) -> QuerySet[Adjustment]:
 def adjustment_history(session: PlannedSession) -> QuerySet[Adjustment]:
     """A session's changes in the order they happened: its timeline."""
     return Adjustment.objects.filter(planned_session=session).order_by("created", "id")
+
+
+def adjustment_queue(visible: QuerySet[Adjustment]) -> QuerySet[Adjustment]:
+    """Changes waiting for the coach whose session is still ahead, next session first."""
+    from django.utils import timezone
+
+    return visible.filter(
+        status=Adjustment.Status.PENDING, planned_session__date__gte=timezone.localdate()
+    ).order_by("planned_session__date", "id")

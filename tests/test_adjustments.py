@@ -347,3 +347,42 @@ def test_run_endpoint_is_idempotent_and_staff_only(api, tenant_a, client_a, coac
         "/api/v1/adjustments/run/", {"athlete": profile.pk, "date": "soon"}, format="json"
     )
     assert bad.status_code == 400
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def test_the_review_queue_page_approves_and_the_plan_shows_the_sentence(
+    client, tenant_a, client_a, coach_a
+):
+    profile = _athlete(tenant_a, client_a, autonomy="approve")
+    _low_hrv_nights(tenant_a, client_a)
+    with tenant_context(tenant_a):
+        services.autoregulate(athlete=profile, date=NIGHT)
+        [adjustment] = Adjustment.objects.all()
+    client.force_login(coach_a)
+    page = client.get("/t/alpha/review/")
+    assert page.status_code == 200
+    assert adjustment.sentence in page.content.decode()
+    response = client.post(f"/t/alpha/review/{adjustment.pk}/", {"decision": "approve"})
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        adjustment.refresh_from_db()
+    assert adjustment.status == "applied"
+    client.force_login(client_a)
+    plan = client.get("/t/alpha/plan/").content.decode()
+    assert adjustment.sentence in plan
+    assert client.get("/t/alpha/review/").status_code == 404
+
+
+def test_the_review_queue_bulk_approves_the_ticked_changes(client, tenant_a, client_a, coach_a):
+    profile = _athlete(tenant_a, client_a, autonomy="approve")
+    _low_hrv_nights(tenant_a, client_a, last_sleep=Decimal("5"))
+    with tenant_context(tenant_a):
+        services.autoregulate(athlete=profile, date=NIGHT)
+        ids = list(Adjustment.objects.order_by("id").values_list("pk", flat=True))
+    client.force_login(coach_a)
+    response = client.post("/t/alpha/review/approve/", {"ids": ids}, follow=True)
+    assert f"{len(ids)} of {len(ids)} applied." in response.content.decode()
+    with tenant_context(tenant_a):
+        assert set(Adjustment.objects.values_list("status", flat=True)) == {"applied"}
