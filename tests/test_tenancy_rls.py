@@ -105,6 +105,16 @@ def _populate(tenant, email: str) -> None:
             dedupe_key="plateau:back-squat:2026-W45",
             day=DAY,
         )
+        from programs.models import AthleteModel, Prediction
+
+        AthleteModel.objects.create(
+            athlete=athlete, kind="anomaly", version="anomaly-1", fitted_on=DAY, n_days=28,
+            blob=b"programs.ml.anomaly", meta={},
+        )  # fmt: skip
+        Prediction.objects.create(
+            athlete=athlete, kind="e1rm", subject="back-squat", made_on=DAY, for_date=DAY,
+            predicted=120.0, method="trend", reason="Predicted e1RM 120 kg.",
+        )  # fmt: skip
 
 
 @pytest.fixture

@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `kind`; name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "programs.models.SessionKind",
+        "PredictionKindEnum": "programs.models.Prediction.Kind",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------

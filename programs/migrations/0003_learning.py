@@ -5,53 +5,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('athletes', '0002_enrolment'),
-        ('coaching', '0003_alerts_and_coach_assignment'),
-        ('programs', '0002_adjustments'),
+        ("athletes", "0002_enrolment"),
+        ("coaching", "0003_alerts_and_coach_assignment"),
+        ("programs", "0002_adjustments"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AthleteModel',
+            name="AthleteModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('anomaly', 'Unusual days')], max_length=16)),
-                ('version', models.CharField(max_length=40)),
-                ('fitted_on', models.DateField()),
-                ('n_days', models.PositiveIntegerField()),
-                ('blob', models.BinaryField()),
-                ('meta', models.JSONField(blank=True, default=dict)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('athlete', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='athletes.athleteprofile')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coaching.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(choices=[("anomaly", "Unusual days")], max_length=16)),
+                ("version", models.CharField(max_length=40)),
+                ("fitted_on", models.DateField()),
+                ("n_days", models.PositiveIntegerField()),
+                ("blob", models.BinaryField()),
+                ("meta", models.JSONField(blank=True, default=dict)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "athlete",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="athletes.athleteprofile",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="coaching.tenant",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'athlete', 'kind'), name='athletemodel_unique_tenant_athlete_kind')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "athlete", "kind"),
+                        name="athletemodel_unique_tenant_athlete_kind",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('e1rm', 'Next-session e1RM'), ('threshold', 'Threshold')], max_length=16)),
-                ('subject', models.CharField(help_text="Exercise slug, or 'ftp'.", max_length=80)),
-                ('made_on', models.DateField()),
-                ('for_date', models.DateField()),
-                ('predicted', models.FloatField()),
-                ('actual', models.FloatField(blank=True, null=True)),
-                ('abs_error', models.FloatField(blank=True, null=True)),
-                ('scored_on', models.DateField(blank=True, null=True)),
-                ('method', models.CharField(max_length=16)),
-                ('reason', models.TextField()),
-                ('athlete', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='athletes.athleteprofile')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coaching.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("e1rm", "Next-session e1RM"), ("threshold", "Threshold")],
+                        max_length=16,
+                    ),
+                ),
+                ("subject", models.CharField(help_text="Exercise slug, or 'ftp'.", max_length=80)),
+                ("made_on", models.DateField()),
+                ("for_date", models.DateField()),
+                ("predicted", models.FloatField()),
+                ("actual", models.FloatField(blank=True, null=True)),
+                ("abs_error", models.FloatField(blank=True, null=True)),
+                ("scored_on", models.DateField(blank=True, null=True)),
+                ("method", models.CharField(max_length=16)),
+                ("reason", models.TextField()),
+                (
+                    "athlete",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="athletes.athleteprofile",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="coaching.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-for_date', 'subject'],
-                'indexes': [models.Index(fields=['tenant', 'athlete', 'scored_on'], name='programs_pr_tenant__081870_idx')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'athlete', 'kind', 'subject', 'for_date'), name='prediction_unique_tenant_athlete_kind_subject_date')],
+                "ordering": ["-for_date", "subject"],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "athlete", "scored_on"],
+                        name="programs_pr_tenant__081870_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "athlete", "kind", "subject", "for_date"),
+                        name="prediction_unique_tenant_athlete_kind_subject_date",
+                    )
+                ],
             },
         ),
     ]

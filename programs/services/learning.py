@@ -76,8 +76,7 @@ def _checkin_rows(
         "date", *_CHECKIN_FIELDS
     )
     return {
-        row["date"]: anomaly_ml.checkin_row(**{f: row[f] for f in _CHECKIN_FIELDS})
-        for row in rows
+        row["date"]: anomaly_ml.checkin_row(**{f: row[f] for f in _CHECKIN_FIELDS}) for row in rows
     }
 
 
@@ -149,9 +148,7 @@ def anomaly_check(
             return fitted
         model = fitted
     else:
-        new_days = sum(
-            1 for d, r in rows.items() if model.fitted_on < d < date and _has_data(r)
-        )
+        new_days = sum(1 for d, r in rows.items() if model.fitted_on < d < date and _has_data(r))
         if anomaly_ml.needs_refit(
             model, date, new_days, weekday=anomaly_ml.refit_weekday(athlete.pk)
         ):

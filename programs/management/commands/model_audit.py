@@ -35,7 +35,9 @@ class Command(BaseCommand):
         report = model_audit(tenant, min_group=options["min_group"])
         out = self.stdout
         overall = "—" if report.overall_mae is None else f"{fmt(report.overall_mae, 2)} kg"
-        out.write(f"Model audit for {tenant.slug}: {report.count} scored predictions, MAE {overall}")
+        out.write(
+            f"Model audit for {tenant.slug}: {report.count} scored predictions, MAE {overall}"
+        )
         dimension = None
         for group in report.groups:
             if group.dimension != dimension:
