@@ -8,6 +8,8 @@ api_v1 = [
     path("", include("athletes.api")),
     path("", include("programs.api")),
     path("", include("programs.api_metrics")),
+    path("", include("programs.api_ml")),
+    path("", include("programs.api_simulation")),
     path("", include("coaching.api")),
 ]
 
