@@ -68,3 +68,8 @@ def latest_assessment(
     if on is not None:
         qs = qs.filter(date__lte=on)
     return qs.order_by("-date", "-id").first()
+
+
+def profile_by_id(athlete_id: int) -> AthleteProfile:
+    """An athlete of the tenant in context (tasks pass ids); DoesNotExist otherwise."""
+    return AthleteProfile.objects.get(pk=athlete_id)

@@ -386,3 +386,14 @@ def test_the_review_queue_bulk_approves_the_ticked_changes(client, tenant_a, cli
     assert f"{len(ids)} of {len(ids)} applied." in response.content.decode()
     with tenant_context(tenant_a):
         assert set(Adjustment.objects.values_list("status", flat=True)) == {"applied"}
+
+
+def test_an_athletes_night_runs_every_programs_step_once(tenant_a, client_a):
+    profile = _athlete(tenant_a, client_a)
+    _low_hrv_nights(tenant_a, client_a)
+    with tenant_context(tenant_a):
+        first = services.athlete_night(athlete=profile, date=NIGHT)
+        again = services.athlete_night(athlete=profile, date=NIGHT)
+    assert first.run.pk == again.run.pk and first.run.applied == 1
+    assert again.alerts_raised == 0
+    assert first.anomaly in {"usual", "unusual"}

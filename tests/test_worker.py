@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from coaching.tasks import count_members
+from coaching.tenancy import tenant_context
 from tests import factories
 
 pytestmark = pytest.mark.worker
@@ -146,3 +147,23 @@ def test_worker_counts_only_the_members_of_the_tenant_it_was_given(worker):
     # then: each run saw its own tenant's members, and only those
     assert counts_a == {"owner": 1, "coach": 1, "client": 2}
     assert counts_b == {"client": 1}
+
+
+def test_a_worker_runs_an_athletes_night_once_however_often_it_is_sent(worker, tenant_a, client_a):
+    # given: an enrolled athlete with three low-HRV nights before last night's run
+    from programs.models import Adjustment
+    from programs.tasks import athlete_night
+    from tests.test_adjustments import NIGHT, _athlete, _low_hrv_nights
+
+    profile = _athlete(tenant_a, client_a)
+    _low_hrv_nights(tenant_a, client_a)
+
+    # when: the night is delivered twice (a retry, a duplicate)
+    args = [tenant_a.pk, profile.pk, NIGHT.isoformat()]
+    first = worker.result_of(athlete_night.apply_async(args=args, queue=worker.queue))
+    second = worker.result_of(athlete_night.apply_async(args=args, queue=worker.queue))
+
+    # then: one run, one applied change, nothing new the second time
+    assert first["applied"] == 1 and second == {**first, "alerts": 0}
+    with tenant_context(tenant_a):
+        assert Adjustment.objects.count() == 1

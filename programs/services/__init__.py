@@ -11,6 +11,14 @@ from programs.services.adjustments import (
     adjustments_bulk_approve,
     autoregulate,
 )
+from programs.services.alerts import athlete_alerts_raise
+from programs.services.learning import (
+    anomaly_check,
+    model_audit,
+    prediction_mae,
+    predictions_update,
+)
+from programs.services.night import NightResult, athlete_night
 from programs.services.plans import (
     NoEnrolment,
     ProgramsError,
@@ -24,6 +32,13 @@ from programs.services.plans import (
 
 __all__ = [
     "AdjustmentConflict",
+    "NightResult",
+    "anomaly_check",
+    "athlete_alerts_raise",
+    "athlete_night",
+    "model_audit",
+    "prediction_mae",
+    "predictions_update",
     "NoEnrolment",
     "ProgramsError",
     "adherence_by_week",
