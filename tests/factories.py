@@ -80,3 +80,55 @@ def methodology_on_sale(tenant: Tenant, discipline: str = "strength", rules: dic
             autonomy="auto",
         )
     return version, tier
+
+
+def enrolled_strength_athlete(
+    tenant: Tenant,
+    account,
+    *,
+    start: datetime.date,
+    weekdays: list[int],
+    rules: dict | None = None,
+    autonomy: str = "auto",
+    squat_kg: Decimal = Decimal("113.54"),
+):
+    """A client enrolled on a strength tier of `autonomy`, assessed (back squat 5 @ RPE 8;
+    113.54 kg → e1RM 140 kg) and with a block from `start`, all through the services.
+    Returns (profile, published version)."""
+    from athletes import services as athlete_services
+    from coaching import services as coaching_services
+    from coaching.methodology import default_rules
+    from programs import services
+    from programs.models import Exercise
+
+    version, tier = methodology_on_sale(tenant, "strength", rules or default_rules("strength"))
+    with tenant_context(tenant):
+        if autonomy != "auto":
+            tier = coaching_services.tier_create(
+                methodology=tier.methodology,
+                name=autonomy.title(),
+                slug=f"strength-{autonomy}",
+                price=Decimal("99.00"),
+                autonomy=autonomy,
+            )
+        services.exercise_library_install()
+        profile = AthleteProfile.objects.get(user=account)
+        athlete_services.profile_update(
+            profile=profile,
+            available_weekdays=weekdays,
+            equipment=["barbell", "rack", "bench", "dumbbell"],
+            session_minutes=75,
+        )
+        athlete_services.enrolment_create(athlete=profile, tier=tier, started=start)
+        assessment = athlete_services.assessment_create(
+            athlete=profile, date=start - datetime.timedelta(days=3)
+        )
+        services.assessment_lift_add(
+            assessment=assessment,
+            exercise=Exercise.objects.get(slug="back-squat"),
+            weight_kg=squat_kg,
+            reps=5,
+            rpe=Decimal("8"),
+        )
+        services.block_generate(athlete=profile, start_date=start)
+    return profile, version

@@ -12,14 +12,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from athletes import services as athlete_services
-from athletes.models import AthleteProfile
-from coaching import services as coaching_services
 from coaching.methodology import default_rules
 from coaching.models import Membership
 from coaching.tenancy import tenant_context
 from programs import services
-from programs.models import Adjustment, AutoregulationRun, Exercise, PlannedSession
+from programs.models import Adjustment, AutoregulationRun, PlannedSession
 from programs.services.adjustments import session_rx
 from tests import factories
 
@@ -37,39 +34,9 @@ def api():
 
 
 def _athlete(tenant, user, *, autonomy="auto", rules=None):
-    version, diy = factories.methodology_on_sale(
-        tenant, "strength", rules or default_rules("strength")
+    profile, _ = factories.enrolled_strength_athlete(
+        tenant, user, start=START, weekdays=WEEKDAYS, rules=rules, autonomy=autonomy
     )
-    with tenant_context(tenant):
-        tier = diy
-        if autonomy != "auto":
-            tier = coaching_services.tier_create(
-                methodology=diy.methodology,
-                name=autonomy.title(),
-                slug=f"strength-{autonomy}",
-                price=Decimal("99.00"),
-                autonomy=autonomy,
-            )
-        services.exercise_library_install()
-        profile = AthleteProfile.objects.get(user=user)
-        athlete_services.profile_update(
-            profile=profile,
-            available_weekdays=WEEKDAYS,
-            equipment=["barbell", "rack", "bench", "dumbbell"],
-            session_minutes=75,
-        )
-        athlete_services.enrolment_create(athlete=profile, tier=tier, started=START)
-        assessment = athlete_services.assessment_create(
-            athlete=profile, date=START - datetime.timedelta(days=3)
-        )
-        services.assessment_lift_add(
-            assessment=assessment,
-            exercise=Exercise.objects.get(slug="back-squat"),
-            weight_kg=Decimal("113.54"),
-            reps=5,
-            rpe=Decimal("8"),
-        )
-        services.block_generate(athlete=profile, start_date=START)
     return profile
 
 

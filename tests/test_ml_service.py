@@ -14,9 +14,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from athletes import services as athlete_services
 from athletes.models import AthleteProfile
-from coaching.methodology import default_rules
 from coaching.models import Alert
 from coaching.tenancy import tenant_context
 from programs import services
@@ -171,30 +169,10 @@ def test_a_week_of_new_days_refits_the_stored_model(tenant_a, client_a):
 
 
 def _enrolled(tenant, user):
-    """A real enrolled strength athlete: block from a week ago, sessions today/+2/+4, and
-    three logged squat sessions before the block's first planned one."""
-    _, diy = factories.methodology_on_sale(tenant, "strength", default_rules("strength"))
-    with tenant_context(tenant):
-        services.exercise_library_install()
-        profile = AthleteProfile.objects.get(user=user)
-        athlete_services.profile_update(
-            profile=profile,
-            available_weekdays=WEEKDAYS,
-            equipment=["barbell", "rack", "bench", "dumbbell"],
-            session_minutes=75,
-        )
-        athlete_services.enrolment_create(athlete=profile, tier=diy, started=START)
-        assessment = athlete_services.assessment_create(
-            athlete=profile, date=START - datetime.timedelta(days=3)
-        )
-        services.assessment_lift_add(
-            assessment=assessment,
-            exercise=Exercise.objects.get(slug="back-squat"),
-            weight_kg=Decimal("100"),
-            reps=5,
-            rpe=Decimal("8"),
-        )
-        services.block_generate(athlete=profile, start_date=START)
+    """A real enrolled strength athlete: block from a week ago, sessions today/+2/+4."""
+    profile, _ = factories.enrolled_strength_athlete(
+        tenant, user, start=START, weekdays=WEEKDAYS, squat_kg=Decimal("100")
+    )
     return profile
 
 

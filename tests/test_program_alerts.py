@@ -11,9 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from athletes import services as athlete_services
 from athletes.models import AthleteProfile
-from coaching.methodology import default_rules
 from coaching.models import Alert, MethodologyVersion
 from coaching.tenancy import tenant_context
 from programs import services
@@ -30,28 +28,7 @@ WEEKDAYS = sorted({(TODAY + datetime.timedelta(days=d)).weekday() for d in (0, 2
 def _athlete(tenant, user, *, start=START) -> AthleteProfile:
     """An enrolled strength athlete whose block began on `start` (sessions on the weekdays
     of today, today + 2 and today + 4)."""
-    _version, diy = factories.methodology_on_sale(tenant, "strength", default_rules("strength"))
-    with tenant_context(tenant):
-        services.exercise_library_install()
-        profile = AthleteProfile.objects.get(user=user)
-        athlete_services.profile_update(
-            profile=profile,
-            available_weekdays=WEEKDAYS,
-            equipment=["barbell", "rack", "bench", "dumbbell"],
-            session_minutes=75,
-        )
-        athlete_services.enrolment_create(athlete=profile, tier=diy, started=start)
-        assessment = athlete_services.assessment_create(
-            athlete=profile, date=start - datetime.timedelta(days=3)
-        )
-        services.assessment_lift_add(
-            assessment=assessment,
-            exercise=Exercise.objects.get(slug="back-squat"),
-            weight_kg=Decimal("113.54"),
-            reps=5,
-            rpe=Decimal("8"),
-        )
-        services.block_generate(athlete=profile, start_date=start)
+    profile, _ = factories.enrolled_strength_athlete(tenant, user, start=start, weekdays=WEEKDAYS)
     return profile
 
 

@@ -14,10 +14,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from athletes import services as athlete_services
 from athletes.models import AthleteProfile
 from coaching import services as coaching_services
-from coaching.methodology import default_rules
 from coaching.models import MethodologyVersion
 from coaching.tenancy import tenant_context
 from programs import services, simulation
@@ -36,31 +34,9 @@ def api():
 
 
 def _athlete(tenant, user, *, rules=None):
-    version, diy = factories.methodology_on_sale(
-        tenant, "strength", rules or default_rules("strength")
+    return factories.enrolled_strength_athlete(
+        tenant, user, start=START, weekdays=WEEKDAYS, rules=rules
     )
-    with tenant_context(tenant):
-        services.exercise_library_install()
-        profile = AthleteProfile.objects.get(user=user)
-        athlete_services.profile_update(
-            profile=profile,
-            available_weekdays=WEEKDAYS,
-            equipment=["barbell", "rack", "bench", "dumbbell"],
-            session_minutes=75,
-        )
-        athlete_services.enrolment_create(athlete=profile, tier=diy, started=START)
-        assessment = athlete_services.assessment_create(
-            athlete=profile, date=START - datetime.timedelta(days=3)
-        )
-        services.assessment_lift_add(
-            assessment=assessment,
-            exercise=Exercise.objects.get(slug="back-squat"),
-            weight_kg=Decimal("113.54"),
-            reps=5,
-            rpe=Decimal("8"),
-        )
-        services.block_generate(athlete=profile, start_date=START)
-    return profile, version
 
 
 def _low_hrv_nights(tenant, user, *, low_days=7):
