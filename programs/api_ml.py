@@ -21,6 +21,7 @@ from athletes import selectors as athlete_selectors
 from athletes.models import AthleteProfile
 from coaching.api_base import TenantScopedViewSet
 from coaching.tenancy import get_current_tenant
+from programs import selectors
 from programs.models import Prediction
 from programs.services import learning
 
@@ -92,7 +93,7 @@ class AthleteModelsViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["get"])
     def predictions(self, request: Request, pk: str | None = None) -> Response:
         athlete = self.get_object()
-        rows = Prediction.objects.filter(athlete=athlete).order_by("-for_date", "subject")
+        rows = selectors.predictions_of(athlete)
         body = {
             "athlete": athlete.pk,
             "mae": [

@@ -6,6 +6,7 @@ import datetime
 from collections import defaultdict
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from athletes.models import Assessment, AthleteProfile
 from athletes.selectors import is_staff, own_or_all
@@ -15,6 +16,7 @@ from programs.models import (
     AssessmentLift,
     Exercise,
     PlannedSession,
+    Prediction,
     ProgramBlock,
     SessionLog,
     SetLog,
@@ -90,8 +92,11 @@ def adjustment_history(session: PlannedSession) -> QuerySet[Adjustment]:
 
 def adjustment_queue(visible: QuerySet[Adjustment]) -> QuerySet[Adjustment]:
     """Changes waiting for the coach whose session is still ahead, next session first."""
-    from django.utils import timezone
-
     return visible.filter(
         status=Adjustment.Status.PENDING, planned_session__date__gte=timezone.localdate()
     ).order_by("planned_session__date", "id")
+
+
+def predictions_of(athlete: AthleteProfile) -> QuerySet[Prediction]:
+    """The athlete's stored predictions, newest first."""
+    return Prediction.objects.filter(athlete=athlete).order_by("-for_date", "subject")

@@ -147,9 +147,6 @@ class SessionRx:
             return 0.0
         return float(len(self.sets)) if self.sets else float(self.duration_min)
 
-    def tonnage(self) -> float:
-        return sum((s.load_kg or 0.0) * s.reps for s in self.sets)
-
 
 def _opt(kind: type, value: object) -> object:
     return None if value is None else kind(value)
@@ -660,14 +657,12 @@ def _session_performance(log: LoggedSession, e1rm_kg: Mapping[str, float]) -> fl
         ref = e1rm_kg.get(slug)
         if not ref:
             continue
-        best = 0.0
-        for s in log.sets:
-            if s.exercise != slug or s.weight_kg <= 0 or s.reps > 12:
-                continue
-            effort = 10.0 if s.rpe is None else min(10.0, round(s.rpe * 2) / 2)
-            if effort < 6.5:
-                continue
-            best = max(best, strength.e1rm(s.weight_kg, s.reps, effort))
+        values = [
+            strength.logged_set_e1rm(s.weight_kg, s.reps, s.rpe)
+            for s in log.sets
+            if s.exercise == slug
+        ]
+        best = max((v for v in values if v is not None), default=None)
         if best:
             ratios.append(best / ref - 1)
     return statistics.fmean(ratios) if ratios else None

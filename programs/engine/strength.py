@@ -93,6 +93,16 @@ WORKING_E1RM_METHODS = ("best_of_last_n", "theil_sen")
 OUTLIER_ABOVE_MEDIAN = 0.10
 
 
+def logged_set_e1rm(weight: float, reps: int, rpe: float | None) -> float | None:
+    """The e1RM a logged set gives, or None where the chart can't read it: 0 kg, more than
+    12 reps, RPE under 6.5 (warm-ups). No RPE counts as RPE 10 (the lowest estimate the
+    reps allow); an RPE is read to the nearest half step, at most 10."""
+    effort = 10.0 if rpe is None else round(float(rpe) * 2) / 2
+    if weight <= 0 or reps < CHART_MIN_REPS or reps > CHART_MAX_REPS or effort < CHART_MIN_RPE:
+        return None
+    return e1rm(float(weight), int(reps), min(effort, CHART_MAX_RPE))
+
+
 def working_e1rm(
     sets: Sequence[tuple[date, float, int, float | None]],
     *,
@@ -125,11 +135,9 @@ def working_e1rm(
     for day, weight, reps, rpe in sets:
         if weight < 0 or reps < 1:
             raise ValueError(f"a logged set needs weight ≥ 0 and reps ≥ 1, got {weight} × {reps}")
-        effort = 10.0 if rpe is None else round(float(rpe) * 2) / 2
-        if weight == 0 or reps > CHART_MAX_REPS or effort < CHART_MIN_RPE:
-            continue
-        value = e1rm(weight, reps, min(effort, CHART_MAX_RPE))
-        tops[day] = max(tops.get(day, 0.0), value)
+        value = logged_set_e1rm(weight, reps, rpe)
+        if value is not None:
+            tops[day] = max(tops.get(day, 0.0), value)
     if today is None and tops:
         today = max(tops)
     days = sorted(d for d in tops if today is None or d <= today)

@@ -43,8 +43,6 @@ READINESS_STREAK = 3
 RPE_DRIFT_EXPOSURES = 4
 RPE_DRIFT_MIN = 1.0
 TREND_WEEKS = 6
-E1RM_MAX_REPS = 12
-E1RM_MIN_RPE = 6.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,14 +223,9 @@ def rpe_drift(logs: Sequence[engine.LoggedSession], date: datetime.date) -> list
 
 
 def set_e1rm(weight_kg: float, reps: int, rpe: float | None) -> float | None:
-    """e1RM of one set for the trend, or None when the set can't give a fair one: more
-    than 12 reps, no RPE, RPE below 6.5 (or off the chart's half steps)."""
-    if rpe is None or reps > E1RM_MAX_REPS or rpe < E1RM_MIN_RPE or weight_kg <= 0:
-        return None
-    try:
-        return strength.e1rm(weight_kg, reps, rpe)
-    except ValueError:
-        return None
+    """e1RM of one set for the trend: the chart's reading of a logged set, except that a
+    set without an RPE is left out here (assuming RPE 10 would bend the trend)."""
+    return None if rpe is None else strength.logged_set_e1rm(weight_kg, reps, rpe)
 
 
 def strength_trend(

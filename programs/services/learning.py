@@ -208,13 +208,6 @@ def anomaly_check(
 # --- predictions ----------------------------------------------------------------------
 
 
-def _set_e1rm(weight: Any, reps: int, rpe: Any) -> float | None:
-    try:
-        return strength.e1rm(float(weight), reps, float(rpe) if rpe is not None else 10.0)
-    except ValueError:
-        return None  # outside the RPE chart (e.g. > 12 reps): no estimate from this set
-
-
 def _session_e1rms(
     athlete: AthleteProfile, slugs: set[str], since: datetime.date, until: datetime.date
 ) -> dict[str, dict[datetime.date, float]]:
@@ -227,7 +220,7 @@ def _session_e1rms(
         exercise__slug__in=slugs,
     ).values_list("exercise__slug", "session__date", "weight_kg", "reps", "rpe")
     for slug, day, weight, reps, rpe in rows:
-        value = _set_e1rm(weight, reps, rpe)
+        value = strength.logged_set_e1rm(float(weight), reps, rpe)
         if value is not None and value > best[slug].get(day, 0.0):
             best[slug][day] = value
     return best
