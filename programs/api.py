@@ -87,12 +87,15 @@ class PlannedSetSerializer(serializers.ModelSerializer):
 
 
 class AdjustmentSerializer(serializers.ModelSerializer):
-    session_date = serializers.DateField(source="planned_session.date", read_only=True)
+    session_date = serializers.DateField(
+        source="planned_session.date", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Adjustment
         fields = [
-            "id", "athlete", "planned_session", "session_date", "run", "rule", "changes",
+            "id", "athlete", "subject", "planned_session", "session_date", "effective_date",
+            "run", "rule", "changes",
             "before", "after", "proposed_after", "inputs", "clipped_by", "magnitude_percent",
             "alert_level", "sentence", "status", "source", "reverts", "decided_by",
             "decided_at", "applied_at", "created",
@@ -274,6 +277,12 @@ class AdjustmentViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
                     {"status": [f"Use one of: {', '.join(Adjustment.Status.values)}."]}
                 )
             qs = qs.filter(status=params["status"])
+        if params.get("subject"):
+            if params["subject"] not in Adjustment.Subject.values:
+                raise ValidationError(
+                    {"subject": [f"Use one of: {', '.join(Adjustment.Subject.values)}."]}
+                )
+            qs = qs.filter(subject=params["subject"])
         for name in ("athlete", "planned_session"):
             if params.get(name, "").isdigit():
                 qs = qs.filter(**{f"{name}_id": int(params[name])})

@@ -282,10 +282,17 @@ class AutoregulationRun(TenantScoped):
 
 
 class Adjustment(TenantScoped):
-    """A change to a planned session (DESIGN.md, Adjustments): before/after, the rule and
-    inputs behind it, the guardrails that clipped it, who applied it and the sentence the
-    client reads. A revert is itself an adjustment (`reverts`), so a session's history
-    reads as a timeline."""
+    """An automatic change (DESIGN.md, Adjustments): before/after, the rule and inputs
+    behind it, the guardrails that clipped it, who applied it and the sentence the client
+    reads. A revert is itself an adjustment (`reverts`), so a history reads as a timeline.
+
+    `subject` says what it changes: a planned session (this app), or something another app
+    registered in `programs.services.subjects` (nutrition's energy expenditure), so every
+    change goes through one review queue, one approve and one revert."""
+
+    class Subject(models.TextChoices):
+        SESSION = "session", "Planned session"
+        ENERGY = "energy", "Energy expenditure"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for the coach"
@@ -300,9 +307,17 @@ class Adjustment(TenantScoped):
     REVERT_RULE = "revert"
 
     athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.SESSION)
     planned_session = models.ForeignKey(
-        PlannedSession, on_delete=models.CASCADE, related_name="adjustments"
+        PlannedSession,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="adjustments",
     )
+    # The first day the change acts on: the session's date, or the day a new energy
+    # figure takes effect. The review queue shows what is still ahead.
+    effective_date = models.DateField()
     run = models.ForeignKey(
         AutoregulationRun,
         on_delete=models.SET_NULL,
@@ -339,9 +354,18 @@ class Adjustment(TenantScoped):
             models.Index(fields=["tenant", "status", "athlete"]),
             models.Index(fields=["tenant", "planned_session"]),
         ]
+        constraints = [
+            models.CheckConstraint(
+                name="adjustment_session_iff_subject_session",
+                condition=(
+                    models.Q(subject="session", planned_session__isnull=False)
+                    | (~models.Q(subject="session") & models.Q(planned_session__isnull=True))
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.rule} on session {self.planned_session_id} ({self.status})"
+        return f"{self.rule} on {self.subject} {self.planned_session_id or ''} ({self.status})"
 
 
 class AthleteModel(TenantScoped):

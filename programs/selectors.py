@@ -91,10 +91,10 @@ def adjustment_history(session: PlannedSession) -> QuerySet[Adjustment]:
 
 
 def adjustment_queue(visible: QuerySet[Adjustment]) -> QuerySet[Adjustment]:
-    """Changes waiting for the coach whose session is still ahead, next session first."""
+    """Changes waiting for the coach that still lie ahead, soonest first."""
     return visible.filter(
-        status=Adjustment.Status.PENDING, planned_session__date__gte=timezone.localdate()
-    ).order_by("planned_session__date", "id")
+        status=Adjustment.Status.PENDING, effective_date__gte=timezone.localdate()
+    ).order_by("effective_date", "id")
 
 
 def predictions_of(athlete: AthleteProfile) -> QuerySet[Prediction]:

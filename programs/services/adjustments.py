@@ -40,6 +40,7 @@ from programs.models import (
     PlannedSet,
     SessionLog,
 )
+from programs.services import subjects
 from programs.services.plans import NoEnrolment, ProgramsError, tenant_library
 
 CHECKIN_DAYS = 70  # HRV baseline (60) + rolling week (7) + slack
@@ -174,15 +175,19 @@ def _current(session: PlannedSession) -> dict[str, Any]:
     return session_rx(fresh, fresh.sets.select_related("exercise")).as_dict()
 
 
+def _what(adjustment: Adjustment) -> str:
+    return "session" if adjustment.subject == Adjustment.Subject.SESSION else "figure"
+
+
 def _apply(adjustment: Adjustment, *, by: Membership | None) -> Adjustment:
-    """Apply a stored adjustment whose `before` is what the session says now."""
-    session = adjustment.planned_session
-    if _current(session) != adjustment.before:
+    """Apply a stored adjustment whose `before` is what its subject says now."""
+    subject = subjects.subject_of(adjustment)
+    if subject.current(adjustment) != adjustment.before:
         raise AdjustmentConflict(
-            "The session has changed since this adjustment was proposed; it can't be "
-            "applied on top of the new prescription.",
+            f"The {_what(adjustment)} has changed since this adjustment was proposed; it "
+            "can't be applied on top of the new value.",
         )
-    _write(session, engine.SessionRx.from_dict(adjustment.after), adjustment)
+    subject.write(adjustment, adjustment.after)
     now = timezone.now()
     adjustment.status = Adjustment.Status.APPLIED
     adjustment.applied_at = now
@@ -432,6 +437,7 @@ def autoregulate(
         adjustment = Adjustment(
             athlete=athlete,
             planned_session=session,
+            effective_date=session.date,
             run=run,
             rule=proposal.rule,
             changes=list(proposal.changes),
@@ -480,11 +486,7 @@ def autoregulate(
 
 
 def _locked(adjustment: Adjustment) -> Adjustment:
-    return (
-        Adjustment.objects.select_for_update()
-        .select_related("planned_session")
-        .get(pk=adjustment.pk)
-    )
+    return Adjustment.objects.select_for_update().get(pk=adjustment.pk)
 
 
 def _pending(adjustment: Adjustment) -> Adjustment:
@@ -494,8 +496,10 @@ def _pending(adjustment: Adjustment) -> Adjustment:
             f"This adjustment is {adjustment.get_status_display().lower()}, not waiting "
             "for a decision."
         )
-    if adjustment.planned_session.date < timezone.localdate():
-        raise AdjustmentConflict("The session is already in the past.")
+    if adjustment.effective_date < timezone.localdate():
+        raise AdjustmentConflict(
+            f"This change was for {adjustment.effective_date:%-d %B %Y}, which is already past."
+        )
     return adjustment
 
 
@@ -554,15 +558,14 @@ def adjustment_edit_approve(
 ) -> Adjustment:
     """The coach changes the proposal, then applies it; the engine's version is kept."""
     adjustment = _pending(adjustment)
-    rx = _parse_rx(after)
-    before = engine.SessionRx.from_dict(adjustment.before)
+    edit = subjects.subject_of(adjustment).edit(adjustment, after)
     adjustment.proposed_after = adjustment.after
-    adjustment.after = rx.as_dict()
-    adjustment.changes = list(engine.changes_between(before, rx))
-    adjustment.magnitude_percent = engine.magnitude_percent(before, rx)
+    adjustment.after = edit.after
+    adjustment.changes = edit.changes
+    adjustment.magnitude_percent = edit.magnitude_percent
     adjustment.source = Adjustment.Source.COACH
     adjustment.sentence = (
-        f"{engine.describe_change(before, rx)}: set by your coach, who reviewed the "
+        f"{edit.description}: set by your coach, who reviewed the "
         f"engine's proposal ({adjustment.sentence})"
     )
     adjustment.save(
@@ -601,20 +604,22 @@ def adjustment_revert(*, adjustment: Adjustment, by: Membership) -> Adjustment:
             f"Only an applied adjustment can be reverted; this one is "
             f"{adjustment.get_status_display().lower()}."
         )
-    if _current(adjustment.planned_session) != adjustment.after:
+    if subjects.subject_of(adjustment).current(adjustment) != adjustment.after:
         raise AdjustmentConflict(
-            "A later change to this session is still in place; revert that one first."
+            f"A later change to this {_what(adjustment)} is still in place; revert that one first."
         )
     revert = Adjustment(
         athlete_id=adjustment.athlete_id,
-        planned_session=adjustment.planned_session,
+        subject=adjustment.subject,
+        planned_session_id=adjustment.planned_session_id,
+        effective_date=adjustment.effective_date,
         rule=Adjustment.REVERT_RULE,
         changes=list(adjustment.changes),
         before=adjustment.after,
         after=adjustment.before,
         inputs={"reverts": adjustment.pk},
         magnitude_percent=adjustment.magnitude_percent,
-        sentence=f"Back to the previous prescription: your coach undid “{adjustment.sentence}”",
+        sentence=f"Back to the previous value: your coach undid “{adjustment.sentence}”",
         status=Adjustment.Status.PENDING,
         source=Adjustment.Source.COACH,
         reverts=adjustment,
@@ -625,3 +630,29 @@ def adjustment_revert(*, adjustment: Adjustment, by: Membership) -> Adjustment:
     adjustment.status = Adjustment.Status.REVERTED
     adjustment.save(update_fields=["status"])
     return revert
+
+
+# --- the planned-session subject -------------------------------------------------------
+
+
+def _session_edit(adjustment: Adjustment, after: Any) -> subjects.Edit:
+    rx = _parse_rx(after)
+    before = engine.SessionRx.from_dict(adjustment.before)
+    return subjects.Edit(
+        after=rx.as_dict(),
+        changes=list(engine.changes_between(before, rx)),
+        magnitude_percent=engine.magnitude_percent(before, rx),
+        description=engine.describe_change(before, rx),
+    )
+
+
+subjects.register(
+    Adjustment.Subject.SESSION,
+    subjects.Subject(
+        current=lambda adjustment: _current(adjustment.planned_session),
+        write=lambda adjustment, state: _write(
+            adjustment.planned_session, engine.SessionRx.from_dict(state), adjustment
+        ),
+        edit=_session_edit,
+    ),
+)
