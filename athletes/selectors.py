@@ -73,3 +73,36 @@ def latest_assessment(
 def profile_by_id(athlete_id: int) -> AthleteProfile:
     """An athlete of the tenant in context (tasks pass ids); DoesNotExist otherwise."""
     return AthleteProfile.objects.get(pk=athlete_id)
+
+
+def weigh_ins(
+    athlete: AthleteProfile, start: datetime.date, end: datetime.date
+) -> dict[datetime.date, float]:
+    """Body weight by day from the check-ins in [start, end] (days without one are absent)."""
+    rows = CheckIn.objects.filter(
+        athlete=athlete, date__range=(start, end), body_weight_kg__isnull=False
+    ).values_list("date", "body_weight_kg")
+    return {day: float(kg) for day, kg in rows}
+
+
+def latest_body_weight(
+    athlete: AthleteProfile, on: datetime.date
+) -> tuple[float, datetime.date] | None:
+    """The newest weigh-in or assessed body weight on or before `on`, with its date."""
+    checkin = (
+        CheckIn.objects.filter(athlete=athlete, date__lte=on, body_weight_kg__isnull=False)
+        .order_by("-date")
+        .values_list("body_weight_kg", "date")
+        .first()
+    )
+    assessed = (
+        Assessment.objects.filter(athlete=athlete, date__lte=on, body_weight_kg__isnull=False)
+        .order_by("-date", "-id")
+        .values_list("body_weight_kg", "date")
+        .first()
+    )
+    found = [row for row in (checkin, assessed) if row is not None]
+    if not found:
+        return None
+    kg, day = max(found, key=lambda row: row[1])
+    return float(kg), day

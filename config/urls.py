@@ -11,12 +11,14 @@ api_v1 = [
     path("", include("programs.api_ml")),
     path("", include("programs.api_simulation")),
     path("", include("coaching.api")),
+    path("", include("nutrition.api")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("programs.urls")),
+    path("", include("nutrition.urls")),
     path(
         "methodologies/<int:methodology_id>/versions/",
         views.methodology_versions,

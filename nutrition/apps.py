@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class NutritionConfig(AppConfig):
     name = "nutrition"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Energy changes live in programs' review queue; programs can't import us, so we
+        # tell it how to read, write and edit them (programs.services.subjects).
+        from nutrition import services
+        from programs.models import Adjustment
+        from programs.services import subjects
+
+        subjects.register(Adjustment.Subject.ENERGY, services.ENERGY_SUBJECT)

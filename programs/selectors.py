@@ -100,3 +100,16 @@ def adjustment_queue(visible: QuerySet[Adjustment]) -> QuerySet[Adjustment]:
 def predictions_of(athlete: AthleteProfile) -> QuerySet[Prediction]:
     """The athlete's stored predictions, newest first."""
     return Prediction.objects.filter(athlete=athlete).order_by("-for_date", "subject")
+
+
+def planned_sessions_between(
+    athlete: AthleteProfile, start: datetime.date, end: datetime.date
+) -> dict[datetime.date, list[PlannedSession]]:
+    """The athlete's planned sessions by day in [start, end], rest days included: what
+    nutrition fuels (tomorrow's load sets today's carbohydrate)."""
+    by_day: dict[datetime.date, list[PlannedSession]] = defaultdict(list)
+    for session in PlannedSession.objects.filter(
+        athlete=athlete, date__range=(start, end)
+    ).order_by("date", "id"):
+        by_day[session.date].append(session)
+    return dict(by_day)

@@ -89,6 +89,7 @@ def _populate(tenant, email: str) -> None:
         Adjustment.objects.create(
             athlete=athlete,
             planned_session=planned,
+            effective_date=DAY,
             run=run,
             rule="short_sleep",
             before={"duration_min": 60},
@@ -115,6 +116,34 @@ def _populate(tenant, email: str) -> None:
             athlete=athlete, kind="e1rm", subject="back-squat", made_on=DAY, for_date=DAY,
             predicted=120.0, method="trend", reason="Predicted e1RM 120 kg.",
         )  # fmt: skip
+        from nutrition.models import (
+            DayTarget,
+            ExpenditureEstimate,
+            FoodLogEntry,
+            NutritionProfile,
+            NutritionRun,
+            PlanDay,
+            ShoppingList,
+        )  # fmt: skip
+
+        NutritionProfile.objects.create(athlete=athlete, allergies=["peanuts"])
+        DayTarget.objects.create(
+            athlete=athlete, date=DAY, day_load="rest", energy_kcal=2000, protein_g=130,
+            carbs_g=220, fat_g=67, reasons=["Low carbohydrate day: rest day tomorrow."],
+        )  # fmt: skip
+        PlanDay.objects.create(
+            athlete=athlete, date=DAY, target={"energy_kcal": 2000}, meals=[], totals={}
+        )
+        FoodLogEntry.objects.create(
+            athlete=athlete, date=DAY, key="food:banana", name="Banana", grams=Decimal("118"),
+            energy_kcal=105, protein_g=1.3, carbs_g=27, fat_g=0.4,
+        )  # fmt: skip
+        ShoppingList.objects.create(athlete=athlete, start=DAY, end=DAY)
+        estimate = ExpenditureEstimate.objects.create(
+            athlete=athlete, date=DAY, window_days=28, weigh_ins=3, intake_days=2,
+            formula_kcal=2400, previous_kcal=2400,
+        )  # fmt: skip
+        NutritionRun.objects.create(athlete=athlete, date=DAY, expenditure=estimate)
 
 
 @pytest.fixture

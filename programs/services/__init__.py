@@ -6,10 +6,12 @@ from programs.services.adjustments import (
     AdjustmentConflict,
     adjustment_approve,
     adjustment_edit_approve,
+    adjustment_propose,
     adjustment_reject,
     adjustment_revert,
     adjustments_bulk_approve,
     autoregulate,
+    waits_for_coach,
 )
 from programs.services.alerts import athlete_alerts_raise
 from programs.services.learning import (
@@ -44,6 +46,7 @@ __all__ = [
     "adherence_by_week",
     "adjustment_approve",
     "adjustment_edit_approve",
+    "adjustment_propose",
     "adjustment_reject",
     "adjustment_revert",
     "adjustments_bulk_approve",
@@ -53,4 +56,5 @@ __all__ = [
     "exercise_library_install",
     "session_log_create",
     "tenant_library",
+    "waits_for_coach",
 ]

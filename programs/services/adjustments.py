@@ -345,11 +345,70 @@ def _engine_input(
 
 
 def _waits(proposal: engine.Proposal, autonomy: str, threshold: float) -> bool:
+    return waits_for_coach(
+        autonomy=autonomy,
+        magnitude_percent=proposal.magnitude_percent,
+        alert=proposal.alert,
+        threshold=threshold,
+    )
+
+
+def waits_for_coach(
+    *, autonomy: str, magnitude_percent: float, alert: bool, threshold: float
+) -> bool:
+    """The tier decides (DESIGN.md, tiers): DIY applies, premium waits, hybrid waits only
+    for changes above the methodology's threshold or fired by an alert-level rule."""
     if autonomy == Tier.Autonomy.AUTO:
         return False
     if autonomy == Tier.Autonomy.APPROVE:
         return True
-    return proposal.alert or proposal.magnitude_percent > threshold + 1e-9
+    return alert or magnitude_percent > threshold + 1e-9
+
+
+@transaction.atomic
+def adjustment_propose(
+    *,
+    athlete: AthleteProfile,
+    subject: str,
+    effective_date: datetime.date,
+    rule: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    sentence: str,
+    autonomy: str,
+    threshold: float,
+    changes: Sequence[str] = (),
+    inputs: Mapping[str, Any] | None = None,
+    clipped_by: Sequence[str] = (),
+    magnitude_percent: float = 0.0,
+    alert: bool = False,
+) -> Adjustment:
+    """Store an automatic change to a registered subject (not a planned session: those
+    come from `autoregulate`) and apply it or queue it as the tier says."""
+    if subject == Adjustment.Subject.SESSION:
+        raise ValueError("Session adjustments come from autoregulate().")
+    adjustment = Adjustment(
+        athlete=athlete,
+        subject=subject,
+        effective_date=effective_date,
+        rule=rule,
+        changes=list(changes),
+        before=before,
+        after=after,
+        inputs=dict(inputs or {}),
+        clipped_by=list(clipped_by),
+        magnitude_percent=magnitude_percent,
+        alert_level=alert,
+        sentence=sentence,
+        status=Adjustment.Status.PENDING,
+        source=Adjustment.Source.ENGINE,
+    )
+    adjustment.save()
+    if not waits_for_coach(
+        autonomy=autonomy, magnitude_percent=magnitude_percent, alert=alert, threshold=threshold
+    ):
+        _apply(adjustment, by=None)
+    return adjustment
 
 
 def _readiness_json(result: engine.AutoregulationResult) -> dict[str, Any]:

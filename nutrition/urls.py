@@ -1,0 +1,38 @@
+from django.urls import path
+
+from nutrition import views
+
+urlpatterns = [
+    path("nutrition/", views.nutrition, name="nutrition"),
+    path("nutrition/generate/", views.generate, name="nutrition_generate"),
+    path("nutrition/shopping/", views.shopping, name="nutrition_shopping"),
+    path("nutrition/<str:day>/replan/", views.replan, name="nutrition_replan"),
+    path("nutrition/<str:day>/<str:slot>/swap/", views.swap, name="nutrition_swap"),
+    path("nutrition/<str:day>/<str:slot>/lock/", views.lock, name="nutrition_lock"),
+    path("nutrition/athlete/<int:athlete_id>/", views.nutrition, name="athlete_nutrition"),
+    path(
+        "nutrition/athlete/<int:athlete_id>/generate/",
+        views.generate,
+        name="athlete_nutrition_generate",
+    ),
+    path(
+        "nutrition/athlete/<int:athlete_id>/shopping/",
+        views.shopping,
+        name="athlete_nutrition_shopping",
+    ),
+    path(
+        "nutrition/athlete/<int:athlete_id>/<str:day>/replan/",
+        views.replan,
+        name="athlete_nutrition_replan",
+    ),
+    path(
+        "nutrition/athlete/<int:athlete_id>/<str:day>/<str:slot>/swap/",
+        views.swap,
+        name="athlete_nutrition_swap",
+    ),
+    path(
+        "nutrition/athlete/<int:athlete_id>/<str:day>/<str:slot>/lock/",
+        views.lock,
+        name="athlete_nutrition_lock",
+    ),
+]
