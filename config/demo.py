@@ -18,8 +18,10 @@ first version is validated and published by the coaching services, sold in three
 goal), each enrolled on their tier; a baseline assessment on the first day of the history
 and a second one on the last, whose lifts are the working e1RMs of the logged sets (the
 engine's `working_e1rm`); eight weeks of logs with the engine's sRPE load, TSS and TRIMP;
-check-ins; and finally `block_generate` plans every client's next four weeks from the
-Monday after the history, so every demo client has a plan to read.
+check-ins; then `block_generate` plans every client's next four weeks from the
+Monday after the history, so every demo client has a plan to read; and last each client
+gets food preferences (diet, an occasional allergy) and a 7-day meal plan from the last
+day of the history, fuelled by that plan.
 
 Speed: rows go in with `bulk_create` (the tenant-scoped queryset stamps the tenant), and
 every demo user shares one password hash, because hashing 45 passwords with PBKDF2 alone
@@ -63,6 +65,8 @@ from coaching.models import (
 )
 from coaching.services import methodology_create, tier_create, version_draft_create, version_publish
 from coaching.tenancy import tenant_context
+from nutrition.models import PlanDay
+from nutrition.services import nutrition_refresh, preferences_update
 from programs.engine import load as load_engine
 from programs.engine.library import ExerciseInfo, load_library
 from programs.engine.strength import e1rm, round_to_increment, rpe_percent, working_e1rm
@@ -644,6 +648,9 @@ def _tenant_seed(
             block_generate(athlete=c.profile, start_date=start)
         planned_sessions = PlannedSession.objects.count()
         planned_sets = PlannedSet.objects.count()
+        for c in clients:
+            _nutrition(seed, c.member, c.profile, today=days[-1])
+        plan_days = PlanDay.objects.count()
     counts["memberships"] += len(roster)
     counts["exercises"] += len(exercises)
     counts["methodologies"] += 1
@@ -659,7 +666,33 @@ def _tenant_seed(
     counts["program blocks"] += len(clients)
     counts["planned sessions"] += planned_sessions
     counts["planned sets"] += planned_sets
+    counts["meal plan days"] += plan_days
     return offer
+
+
+# Diet styles as a coaching clientele might have them; a few clients have an allergy.
+_DIETS = (("omnivore", 12), ("vegetarian", 3), ("pescatarian", 2), ("vegan", 3))
+_ALLERGIES = ((), (), (), (), (), ("peanuts",), ("tree-nuts",), ("milk",), ("gluten",))
+_NUTRITION_GOALS = {"body_composition": "lose", "hypertrophy": "gain"}
+
+
+def _nutrition(
+    seed: int, member: _Member, athlete: AthleteProfile, *, today: datetime.date
+) -> None:
+    """Preferences, then targets and a 7-day meal plan from `today`, via the services."""
+    rng = _rng(seed, "nutrition", member.email)
+    diets, weights = zip(*_DIETS, strict=True)
+    preferences_update(
+        athlete=athlete,
+        data={
+            "diet": rng.choices(diets, weights=weights)[0],
+            "allergies": list(rng.choice(_ALLERGIES)),
+            "meals_per_day": rng.choice((3, 4, 4, 5)),
+            "cooking_skill": rng.choice((1, 2, 2, 3)),
+            "goal": _NUTRITION_GOALS.get(athlete.goal, "maintain"),
+        },
+    )
+    nutrition_refresh(athlete=athlete, start=today)
 
 
 # --- what the tenant sells ----------------------------------------------------------
