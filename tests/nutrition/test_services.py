@@ -383,3 +383,15 @@ def test_pure_shopping_list_rounds_up_to_whole_units():
     food = next(f for f in catalogue.foods.values() if f.purchase_g >= 100)
     listed = shopping.shopping_list({food.slug: food.purchase_g * 1.2}, catalogue)
     assert listed.items[0].units == 2
+
+
+def test_bench_nutrition_times_the_service_and_leaves_the_data_alone(athlete):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("bench_nutrition", stdout=out)
+    text = out.getvalue()
+    assert "Athletes: 1 " in text and "Re-plan 7 days:" in text and "Queries per re-plan" in text
+    assert not PlanDay.objects.exists() and not DayTarget.objects.exists()
