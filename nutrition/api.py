@@ -408,12 +408,16 @@ class FoodLogSerializer(serializers.ModelSerializer):
     key = serializers.CharField(help_text="food:<slug> or recipe:<slug>")
     grams = serializers.FloatField(required=False, allow_null=True)
     portions = serializers.FloatField(required=False, allow_null=True)
+    portion = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="e.g. '1 cup'"
+    )
     slot = serializers.ChoiceField(choices=[*MEAL_KINDS, ""], required=False, default="")
 
     class Meta:
         model = FoodLogEntry
         fields = [
-            "id", "athlete", "date", "slot", "key", "name", "grams", "portions", "energy_kcal",
+            "id", "athlete", "date", "slot", "key", "name", "grams", "portions", "portion",
+            "energy_kcal",
             "protein_g", "carbs_g", "fat_g", "fibre_g", "created",
         ]  # fmt: skip
         read_only_fields = [
@@ -461,6 +465,7 @@ class FoodLogViewSet(
             key=data["key"],
             grams=data.get("grams"),
             portions=data.get("portions"),
+            portion=data.get("portion") or None,
             slot=data.get("slot", ""),
         )
         return Response(FoodLogSerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -954,10 +954,12 @@ def food_log_add(
     key: str,
     grams: float | None = None,
     portions: float | None = None,
+    portion: str | None = None,
     slot: str = "",
 ) -> FoodLogEntry:
-    """Log a food or recipe by grams, or by portions (a food's default portion, a recipe's
-    serving); the entry keeps the numbers it counted for."""
+    """Log a food or recipe by grams, or by portions (of the food's named `portion`, e.g.
+    "1 cup", else its default one; of a recipe's serving); the entry keeps the numbers it
+    counted for."""
     catalogue = load_catalogue()
     errors: dict[str, list[str]] = {}
     if date > timezone.localdate():
@@ -970,9 +972,17 @@ def food_log_add(
     if kind == "food" and slug in catalogue.foods:
         food = catalogue.food(slug)
         unit_grams, name = food.default_portion[1], food.name
+        if portion:
+            sizes = dict(food.portions)
+            if portion not in sizes:
+                errors["portion"] = [f"{food.name} comes in: {', '.join(sizes)}."]
+            else:
+                unit_grams = sizes[portion]
     elif kind == "recipe" and slug in catalogue.recipes:
         recipe = catalogue.recipe(slug)
         unit_grams, name = recipe.grams_per_serving, recipe.name
+        if portion:
+            errors["portion"] = ["A recipe is logged by servings: leave `portion` empty."]
     else:
         errors["key"] = [f"Unknown food or recipe {key!r} (write food:<slug> or recipe:<slug>)."]
     if grams is not None and not 1 <= grams <= 5000:

@@ -167,3 +167,30 @@ def test_a_worker_runs_an_athletes_night_once_however_often_it_is_sent(worker, t
     assert first["applied"] == 1 and second == {**first, "alerts": 0}
     with tenant_context(tenant_a):
         assert Adjustment.objects.count() == 1
+
+
+def test_a_worker_plans_an_athletes_nutrition_once_however_often_it_is_sent(
+    worker, tenant_a, client_a
+):
+    # given: an enrolled athlete with a block and a weigh-in
+    import datetime
+    from decimal import Decimal
+
+    from nutrition.models import NutritionRun, PlanDay
+    from nutrition.tasks import plan_nutrition
+    from tests.test_adjustments import NIGHT, _athlete
+
+    profile = _athlete(tenant_a, client_a)
+    factories.checkin(tenant_a, client_a, NIGHT, body_weight_kg=Decimal("68.4"))
+
+    # when: the night's nutrition is delivered twice
+    args = [tenant_a.pk, profile.pk, NIGHT.isoformat()]
+    first = worker.result_of(plan_nutrition.apply_async(args=args, queue=worker.queue))
+    second = worker.result_of(plan_nutrition.apply_async(args=args, queue=worker.queue))
+
+    # then: one run that planned the 7 days after the night; the second changed nothing
+    assert first == second and first["days_planned"] == 7 and first["infeasible"] == 0
+    with tenant_context(tenant_a):
+        assert NutritionRun.objects.count() == 1
+        dates = sorted(PlanDay.objects.values_list("date", flat=True))
+        assert dates == [NIGHT + datetime.timedelta(days=n) for n in range(1, 8)]

@@ -235,6 +235,17 @@ def test_food_log_by_portions_and_grams_and_adherence(athlete):
     )
     assert float(by_portion.grams) == pytest.approx(2 * grams, abs=0.1)
     assert by_portion.energy_kcal == pytest.approx(food.kcal * 2 * grams / 100, abs=0.2)
+    sized = next(f for f in catalogue.foods.values() if len(f.portions) > 1)
+    label, size = sized.portions[1]
+    named = services.food_log_add(
+        athlete=athlete, date=TODAY, key=f"food:{sized.slug}", portions=1, portion=label
+    )
+    assert float(named.grams) == pytest.approx(size, abs=0.1)
+    with pytest.raises(services.NutritionError, match="comes in"):
+        services.food_log_add(
+            athlete=athlete, date=TODAY, key=f"food:{sized.slug}", portions=1, portion="a bucket"
+        )
+    named.delete()
     recipe = next(iter(catalogue.recipes.values()))
     entry = services.food_log_add(
         athlete=athlete, date=TODAY, key=f"recipe:{recipe.slug}", portions=1
