@@ -295,6 +295,17 @@ class _Pool:
         self.ratio = self.nut[:, 1:] * np.array([4.0, 4.0, 9.0]) / kcal[:, None]
 
 
+def _mains(pool: _Pool, kind: str, excluded: np.ndarray) -> np.ndarray:
+    """Who may be a meal's main: for breakfast, lunch and dinner a recipe (a glass of soy
+    milk or a baked potato on its own is not a meal; such foods come as sides), unless the
+    client's rules (or recipes already on the day) leave no recipe of that kind; for a
+    snack any food eaten on its own."""
+    base = pool.kind[kind] & ~excluded
+    if kind != "snack" and (base & pool.recipe).any():
+        return base & pool.recipe
+    return base
+
+
 def _target_ratio(target: Target) -> np.ndarray:
     return np.array([4 * target.protein_g, 4 * target.carbs_g, 9 * target.fat_g]) / target.kcal
 
@@ -657,7 +668,7 @@ def _day(
     )
     allowed: dict[str, np.ndarray] = {}
     for kind in sorted({s.kind for s in free}):
-        base = pool.kind[kind] & ~blocked
+        base = _mains(pool, kind, blocked)
         if not base.any():
             return fail(tolerance, _no_main_message(kind, all_candidates, prefs, used))
         ok = base & ~avoided
@@ -934,8 +945,11 @@ def swap_options(
     if not pool.cands:
         return ()
     mains = np.flatnonzero(
-        pool.kind[current.kind]
-        & ~np.array([c.is_recipe and (c.key in avoid or c.key in used) for c in pool.cands])
+        _mains(
+            pool,
+            current.kind,
+            np.array([c.is_recipe and (c.key in avoid or c.key in used) for c in pool.cands]),
+        )
     )
     side_idx = np.flatnonzero(pool.side)
     if not len(mains):

@@ -145,6 +145,12 @@ def test_shipped_catalogue_days_never_break_a_hard_rule(target, prefs, seed):
     plan = plan_day(target, REAL, prefs, seed=seed)
 
     _assert_sound_day(plan, prefs, Tolerance(), REAL_BY_KEY)
+    # A breakfast, lunch or dinner is a dish; single foods come as sides or snacks, or as
+    # the main only when the client's rules leave no dish of that kind.
+    dishes = {k for c in eligible(REAL, prefs) if c.is_recipe for k in c.kinds}
+    for meal in plan.meals:
+        if meal.kind in dishes and meal.kind != "snack":
+            assert REAL_BY_KEY[meal.items[0].key].is_recipe, meal
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
