@@ -224,3 +224,28 @@ def test_the_nutrition_pages(client, client_a, coach_a, athlete):
     assert client.get(f"/t/alpha/nutrition/athlete/{athlete.pk}/").status_code == 200
     with tenant_context(athlete.tenant):
         assert PlanDay.objects.count() == 7
+
+
+def test_an_energy_change_waits_in_the_coaches_review_queue(client, tenant_a, client_a, coach_a):
+    from nutrition import services
+    from programs.models import Adjustment
+    from tests.nutrition.test_services import _history
+
+    profile, _ = factories.enrolled_strength_athlete(
+        tenant_a, client_a, start=START, weekdays=WEEKDAYS, autonomy="approve"
+    )
+    with tenant_context(tenant_a):
+        athlete = AthleteProfile.objects.get(pk=profile.pk)
+    _history(tenant_a, client_a, athlete)
+    with tenant_context(tenant_a):
+        run = services.plan_nutrition(athlete=athlete, date=TODAY - datetime.timedelta(days=1))
+        adjustment = run.expenditure.adjustment
+    client.force_login(coach_a)
+    queue = client.get("/t/alpha/review/").content.decode()
+    assert "Energy expenditure" in queue and "you logged 2,000 kcal a day" in queue
+    client.post(f"/t/alpha/review/{adjustment.pk}/", {"decision": "approve"})
+    with tenant_context(tenant_a):
+        assert Adjustment.objects.get(pk=adjustment.pk).status == "applied"
+    client.force_login(client_a)
+    page = client.get("/t/alpha/nutrition/").content.decode()
+    assert "Last expenditure reading" in page and "waiting for your coach" not in page
