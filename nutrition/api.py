@@ -57,15 +57,27 @@ def _date(raw: str | None, name: str, default: datetime.date | None = None) -> d
         raise _bad(name, f"`{name}` must be a date as YYYY-MM-DD, got {raw!r}.") from None
 
 
-def _span(request: Request, default_days: int) -> tuple[datetime.date, datetime.date]:
-    start = _date(request.query_params.get("from"), "from", timezone.localdate())
-    end = _date(
-        request.query_params.get("to"), "to", start + datetime.timedelta(days=default_days - 1)
-    )
+def _span(
+    request: Request,
+    default_days: int,
+    *,
+    ending_today: bool = False,
+    max_days: int = MAX_SPAN_DAYS,
+) -> tuple[datetime.date, datetime.date]:
+    """`from`/`to` from the query: by default `default_days` from today onwards, or, with
+    `ending_today`, the `default_days` up to today (what already happened)."""
+    today = timezone.localdate()
+    params = request.query_params
+    if ending_today:
+        end = _date(params.get("to"), "to", today)
+        start = _date(params.get("from"), "from", end - datetime.timedelta(days=default_days - 1))
+    else:
+        start = _date(params.get("from"), "from", today)
+        end = _date(params.get("to"), "to", start + datetime.timedelta(days=default_days - 1))
     if start > end:
         raise _bad("from", "`from` must not be after `to`.")
-    if (end - start).days >= MAX_SPAN_DAYS:
-        raise _bad("to", f"A range spans at most {MAX_SPAN_DAYS} days.")
+    if (end - start).days >= max_days:
+        raise _bad("to", f"A range spans at most {max_days} days.")
     return start, end
 
 
@@ -374,11 +386,7 @@ class NutritionViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["get"])
     def adherence(self, request: Request, pk: str | None = None) -> Response:
         athlete = self.get_object()
-        today = timezone.localdate()
-        end = _date(request.query_params.get("to"), "to", today)
-        start = _date(request.query_params.get("from"), "from", end - datetime.timedelta(days=6))
-        if start > end or (end - start).days >= MAX_SPAN_DAYS:
-            raise _bad("from", f"`from` must be on or before `to`, at most {MAX_SPAN_DAYS} days.")
+        start, end = _span(request, 7, ending_today=True)
         days = reports.adherence(athlete, start, end)
         return Response(AdherenceDaySerializer(days, many=True).data)
 
@@ -392,11 +400,7 @@ class NutritionViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["get"], url_path="weight-trend")
     def weight_trend(self, request: Request, pk: str | None = None) -> Response:
         athlete = self.get_object()
-        today = timezone.localdate()
-        end = _date(request.query_params.get("to"), "to", today)
-        start = _date(request.query_params.get("from"), "from", end - datetime.timedelta(days=89))
-        if start > end or (end - start).days > 730:
-            raise _bad("from", "`from` must be on or before `to`, at most 730 days.")
+        start, end = _span(request, 90, ending_today=True, max_days=731)
         return Response(WeightTrendSerializer(reports.weight_trend(athlete, start, end)).data)
 
 

@@ -832,6 +832,13 @@ def preferences_update(
 # --- changing a day -------------------------------------------------------------------
 
 
+def _day_for_update(athlete: AthleteProfile, date: datetime.date) -> PlanDay:
+    row = selectors.plan_day_for_update(athlete, date)
+    if row is None:
+        raise PlanMissing(f"No plan for {date.isoformat()}.")
+    return row
+
+
 def _editable(row: PlanDay) -> None:
     if row.date < timezone.localdate():
         raise NutritionError(
@@ -880,9 +887,7 @@ def swap_options(row: PlanDay, slot: str, *, limit: int = 5) -> tuple[planner.Pl
 @transaction.atomic
 def meal_swap(*, athlete: AthleteProfile, date: datetime.date, slot: str, key: str) -> PlanDay:
     """Replace a meal with the swap option whose main item is `key`."""
-    row = selectors.plan_day_for_update(athlete, date)
-    if row is None:
-        raise PlanMissing(f"No plan for {date.isoformat()}.")
+    row = _day_for_update(athlete, date)
     _editable(row)
     options = swap_options(row, slot, limit=12)
     choice = next((m for m in options if m.items and m.items[0].key == key), None)
@@ -914,9 +919,7 @@ def _retotal(row: PlanDay) -> PlanDay:
 @transaction.atomic
 def meal_lock(*, athlete: AthleteProfile, date: datetime.date, slot: str, locked: bool) -> PlanDay:
     """A locked meal stays when the day is re-planned (by the client or the night)."""
-    row = selectors.plan_day_for_update(athlete, date)
-    if row is None:
-        raise PlanMissing(f"No plan for {date.isoformat()}.")
+    row = _day_for_update(athlete, date)
     _editable(row)
     _slot_of(row, slot)
     row.meals = [{**m, "locked": locked} if m["slot"] == slot else m for m in row.meals]
@@ -927,9 +930,7 @@ def meal_lock(*, athlete: AthleteProfile, date: datetime.date, slot: str, locked
 @transaction.atomic
 def day_replan(*, athlete: AthleteProfile, date: datetime.date) -> PlanDay:
     """New meals for the unlocked slots (a new seed each time it's asked)."""
-    row = selectors.plan_day_for_update(athlete, date)
-    if row is None:
-        raise PlanMissing(f"No plan for {date.isoformat()}.")
+    row = _day_for_update(athlete, date)
     if row.date < timezone.localdate():
         raise NutritionError("That day is over: only today's and later plans can change.")
     target = selectors.targets_between(athlete, date, date).get(date)

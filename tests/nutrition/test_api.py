@@ -249,3 +249,20 @@ def test_an_energy_change_waits_in_the_coaches_review_queue(client, tenant_a, cl
     client.force_login(client_a)
     page = client.get("/t/alpha/nutrition/").content.decode()
     assert "Last expenditure reading" in page and "waiting for your coach" not in page
+
+
+def test_weight_trend_smooths_the_weigh_ins_for_the_chart(api, tenant_a, client_a, athlete):
+    for offset, kg in enumerate(("73.0", "72.2", "72.9", "71.8", "72.4")):
+        day = TODAY - datetime.timedelta(days=10 - offset)
+        factories.checkin(tenant_a, client_a, day, body_weight_kg=Decimal(kg))
+    api.force_login(client_a)
+    trend = api.get(f"{API}/nutrition/{athlete.pk}/weight-trend/").json()
+    assert len(trend["weights"]) == 6  # the fixture's weigh-in today, and these five
+    values = list(trend["trend"].values())
+    # the trend line moves less than the raw weigh-ins do from day to day
+    raw = list(trend["weights"].values())
+    assert max(values) - min(values) < max(raw) - min(raw)
+    bad = api.get(f"{API}/nutrition/{athlete.pk}/weight-trend/", {"from": "2027-01-01"})
+    assert bad.status_code == 400
+    page = api.get("/t/alpha/nutrition/").content.decode()
+    assert "<polyline" in page
