@@ -21,7 +21,8 @@ engine's `working_e1rm`); eight weeks of logs with the engine's sRPE load, TSS a
 check-ins; then `block_generate` plans every client's next four weeks from the
 Monday after the history, so every demo client has a plan to read; and last each client
 gets food preferences (diet, an occasional allergy) and a 7-day meal plan from the last
-day of the history, fuelled by that plan.
+day of the history, fuelled by that plan, and complimentary access (an entitlement marked
+"comped": the demo has no Stripe).
 
 Speed: rows go in with `bulk_create` (the tenant-scoped queryset stamps the tenant), and
 every demo user shares one password hash, because hashing 45 passwords with PBKDF2 alone
@@ -53,6 +54,7 @@ from django.utils import timezone
 
 from athletes.models import EQUIPMENT, Assessment, AthleteProfile, CheckIn
 from athletes.services import enrolment_create
+from billing.services import entitlement_comp
 from coaching.methodology import default_rules
 from coaching.models import (
     PRODUCT_AUTONOMY,
@@ -650,6 +652,11 @@ def _tenant_seed(
         planned_sets = PlannedSet.objects.count()
         for c in clients:
             _nutrition(seed, c.member, c.profile, today=days[-1])
+            # No Stripe in the demo: access is granted without payment, marked as such.
+            entitlement_comp(
+                athlete=c.profile,
+                reason="Demo client: complimentary access granted by the demo seed, no payment.",
+            )
         plan_days = PlanDay.objects.count()
     counts["memberships"] += len(roster)
     counts["exercises"] += len(exercises)
@@ -667,6 +674,7 @@ def _tenant_seed(
     counts["planned sessions"] += planned_sessions
     counts["planned sets"] += planned_sets
     counts["meal plan days"] += plan_days
+    counts["comped entitlements"] += len(clients)
     return offer
 
 

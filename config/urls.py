@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing import views as billing_views
 from coaching import views
 
 api_v1 = [
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("programs.api_simulation")),
     path("", include("coaching.api")),
     path("", include("nutrition.api")),
+    path("", include("billing.api")),
 ]
 
 urlpatterns = [
@@ -19,6 +21,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("programs.urls")),
     path("", include("nutrition.urls")),
+    path("", include("billing.urls")),
+    path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     path(
         "methodologies/<int:methodology_id>/versions/",
         views.methodology_versions,

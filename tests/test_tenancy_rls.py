@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
+from django.utils import timezone
 
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.methodology import default_rules
@@ -144,6 +145,23 @@ def _populate(tenant, email: str) -> None:
             formula_kcal=2400, previous_kcal=2400,
         )  # fmt: skip
         NutritionRun.objects.create(athlete=athlete, date=DAY, expenditure=estimate)
+        from billing.models import Customer, Entitlement, Invoice, Subscription, TierPrice
+
+        TierPrice.objects.create(
+            tier=tier, product_id=f"prod_{email}", price_id=f"price_{email}", unit_amount=1900,
+            currency="eur", interval="month",
+        )  # fmt: skip
+        Customer.objects.create(athlete=athlete, stripe_customer_id=f"cus_{email}")
+        subscription = Subscription.objects.create(
+            athlete=athlete, tier=tier, stripe_subscription_id=f"sub_{email}",
+            stripe_customer_id=f"cus_{email}", price_id=f"price_{email}", status="active",
+        )  # fmt: skip
+        Entitlement.objects.create(athlete=athlete, status="active", subscription=subscription)
+        Invoice.objects.create(
+            athlete=athlete, subscription=subscription, stripe_invoice_id=f"in_{email}",
+            status="paid", amount_due=1900, amount_paid=1900, currency="eur",
+            issued=timezone.now(),
+        )  # fmt: skip
 
 
 @pytest.fixture

@@ -30,6 +30,14 @@ NOT_TENANT_SCOPED = {
     "mfa.Authenticator": "belongs to the global user (allauth MFA)",
     "authtoken.Token": "API token of the global user; the tenant comes per request",
     "authtoken.TokenProxy": "proxy of authtoken.Token for the admin",
+    "billing.BillingAccount": (
+        "the platform's record of a tenant's Stripe account and fee: a webhook is routed "
+        "to its tenant by account id before any tenant is known"
+    ),
+    "billing.WebhookEvent": (
+        "Stripe events are stored (once, by event id) before their tenant is known; "
+        "the tenant is filled in when the event is resolved"
+    ),
     "django_celery_beat.PeriodicTask": "platform schedule; tasks carry tenant_id themselves",
     "django_celery_beat.PeriodicTasks": "beat's change marker (platform)",
     "django_celery_beat.IntervalSchedule": "platform schedule definitions",

@@ -1,0 +1,197 @@
+"""Billing pages and the Stripe webhook endpoint. Thin: services and selectors do the work.
+
+- `POST /stripe/webhook/` (no tenant prefix): verify, store once, queue; 400 on a bad
+  signature or stale timestamp with nothing stored.
+- `/t/<slug>/join/`: the tiers on sale; Subscribe opens Stripe Checkout.
+- `/t/<slug>/billing/`: a client's access, subscription, invoices, portal, cancel, change.
+- `/t/<slug>/billing/admin/`: owners and admins: Stripe Connect, reports, refunds.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from athletes import selectors as athlete_selectors
+from billing import reports, selectors, services
+from billing.gateway import Gateway
+from coaching import selectors as coaching_selectors
+from coaching.errors import DomainError
+from coaching.models import Membership
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    try:
+        event, created = services.webhook_receive(
+            request.body, request.headers.get("Stripe-Signature", "")
+        )
+    except services.BillingError as exc:
+        body = {"error": {"code": exc.code, "message": exc.message, "fields": {}}}
+        return JsonResponse(body, status=400)
+    return JsonResponse({"received": event.event_id, "duplicate": not created})
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404("No such coaching business.")
+    return membership
+
+
+def _client(request: HttpRequest):
+    athlete = athlete_selectors.athlete_profile_of(_membership(request))
+    if athlete is None:
+        raise Http404("Only clients have a billing page.")
+    return athlete
+
+
+@login_required
+def join(request: HttpRequest) -> HttpResponse:
+    """The tiers on sale; Subscribe starts Stripe Checkout."""
+    membership = _membership(request)
+    tiers = coaching_selectors.tiers_visible_to(membership).filter(is_active=True)
+    athlete = athlete_selectors.athlete_profile_of(membership)
+    if request.method == "POST":
+        if athlete is None:
+            raise Http404("Only clients subscribe.")
+        tier = tiers.filter(pk=request.POST.get("tier", "0") or 0).first()
+        if tier is None:
+            raise Http404("No such tier.")
+        try:
+            url = services.checkout_start(
+                athlete=athlete,
+                tier=tier,
+                success_url=request.build_absolute_uri(reverse("billing_return")),
+                cancel_url=request.build_absolute_uri(reverse("join")),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("join")
+        return redirect(url)
+    return render(
+        request,
+        "billing/join.html",
+        {
+            "tiers": tiers,
+            "configured": Gateway.from_settings().configured,
+            "can_sell": services.billing_account_of().can_sell,
+            "entitlement": selectors.entitlement_of(athlete) if athlete else None,
+        },
+    )
+
+
+@login_required
+def billing_return(request: HttpRequest) -> HttpResponse:
+    """Back from Checkout. Access is granted by the webhook, never by this page."""
+    athlete = _client(request)
+    return render(
+        request, "billing/return.html", {"entitlement": selectors.entitlement_of(athlete)}
+    )
+
+
+_CLIENT_ACTIONS = ("portal", "cancel", "resume", "change")
+
+
+@login_required
+def billing(request: HttpRequest) -> HttpResponse:
+    athlete = _client(request)
+    membership = _membership(request)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in _CLIENT_ACTIONS:
+            raise Http404("No such action.")
+        try:
+            if action == "portal":
+                return redirect(
+                    services.portal_url(
+                        athlete=athlete, return_url=request.build_absolute_uri(request.path)
+                    )
+                )
+            if action in ("cancel", "resume"):
+                services.cancel_at_period_end(athlete=athlete, cancel=action == "cancel")
+                messages.success(
+                    request,
+                    "Your subscription ends at the end of this period."
+                    if action == "cancel"
+                    else "Your subscription will renew as before.",
+                )
+            else:
+                tier = (
+                    coaching_selectors.tiers_visible_to(membership)
+                    .filter(pk=request.POST.get("tier", "0") or 0, is_active=True)
+                    .first()
+                )
+                if tier is None:
+                    raise Http404("No such tier.")
+                services.change_tier(athlete=athlete, tier=tier)
+                messages.success(request, f"Moved to {tier.name}; the difference is prorated.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("billing")
+    return render(
+        request,
+        "billing/billing.html",
+        {
+            "entitlement": selectors.entitlement_of(athlete),
+            "has_access": selectors.has_access(athlete),
+            "subscription": selectors.live_subscription_of(athlete),
+            "invoices": selectors.invoices_visible_to(membership)[:24],
+            "tiers": coaching_selectors.tiers_visible_to(membership).filter(is_active=True),
+        },
+    )
+
+
+def _admin(request: HttpRequest) -> Membership:
+    membership = _membership(request)
+    if membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+        raise Http404("No such page.")
+    return membership
+
+
+@login_required
+def billing_admin(request: HttpRequest) -> HttpResponse:
+    membership = _admin(request)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "connect":
+                url = services.account_connect(
+                    email=request.user.email,
+                    country=request.POST.get("country", "IE")[:2].upper(),
+                    refresh_url=request.build_absolute_uri(request.path),
+                    return_url=request.build_absolute_uri(request.path),
+                )
+                return redirect(url)
+            if request.POST.get("action") == "refund":
+                invoice = (
+                    selectors.invoices_visible_to(membership)
+                    .filter(pk=request.POST.get("invoice", "0") or 0)
+                    .first()
+                )
+                if invoice is None:
+                    raise Http404("No such invoice.")
+                raw = request.POST.get("amount", "").strip()
+                amount = round(float(raw) * 100) if raw else None
+                services.refund(invoice=invoice, amount=amount, by=membership)
+                messages.success(request, "Refunded.")
+        except ValueError:
+            messages.error(request, "The amount must be a number, e.g. 12.50.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("billing_admin")
+    return render(
+        request,
+        "billing/admin.html",
+        {
+            "account": services.billing_account_of(),
+            "configured": Gateway.from_settings().configured,
+            "report": reports.tenant_report(request.tenant),
+            "invoices": selectors.invoices_visible_to(membership)[:50],
+        },
+    )
