@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from athletes.access import Access
 from athletes.models import AthleteProfile
 from athletes.selectors import own_or_all
 from billing import entitlements
@@ -187,3 +188,17 @@ def tenant_of_stripe_object(stripe_id: str) -> Tenant | None:
                 if model.objects.filter(**{field: stripe_id}).exists():
                     return tenant
     return None
+
+
+def product_access(athlete: AthleteProfile) -> Access:
+    """The gate registered in `athletes.access`. A business that sells online (its Stripe
+    account can take charges) needs an open entitlement; one that doesn't (coaches who
+    enrol clients themselves) gives access with the enrolment. A comp always counts."""
+    row = entitlement_of(athlete)
+    if row is not None and entitlements.is_open(row.status, row.until, timezone.now()):
+        return Access(True, row.reason)
+    account = billing_account()
+    if account is None or not account.can_sell:
+        return Access(True, "")
+    reason = row.reason if row is not None and row.reason else "No active subscription."
+    return Access(False, f"{reason} Your plan is paused until your subscription is active.")

@@ -16,9 +16,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from athletes import selectors as athlete_selectors
+from athletes.access import access_of
 from athletes.models import AthleteProfile
 from coaching.errors import DomainError
 from nutrition import charts, reports, selectors, services
+
+
+class _NoAccess(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 def _athlete(request: HttpRequest, athlete_id: int | None) -> AthleteProfile:
@@ -31,7 +37,28 @@ def _athlete(request: HttpRequest, athlete_id: int | None) -> AthleteProfile:
         athlete = athlete_selectors.profiles_visible_to(membership).filter(pk=athlete_id).first()
     if athlete is None:
         raise Http404("No such athlete.")
+    access = access_of(athlete)
+    if not access.allowed and not athlete_selectors.is_staff(membership):
+        raise _NoAccess(access.reason)
     return athlete
+
+
+def _paused(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "nutrition/paused.html", {"reason": reason}, status=403)
+
+
+def _gated(view):
+    """A client without access sees why, not their data (staff still see it)."""
+
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _NoAccess as exc:
+            return _paused(request, exc.reason)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
 
 
 def _home(athlete_id: int | None) -> str:
@@ -48,6 +75,7 @@ def _date(raw: str) -> datetime.date:
 
 
 @login_required
+@_gated
 def nutrition(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
     today = timezone.localdate()
@@ -78,6 +106,7 @@ def nutrition(request: HttpRequest, athlete_id: int | None = None) -> HttpRespon
 
 @login_required
 @require_POST
+@_gated
 def generate(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
     try:
@@ -89,6 +118,7 @@ def generate(request: HttpRequest, athlete_id: int | None = None) -> HttpRespons
 
 
 @login_required
+@_gated
 def swap(request: HttpRequest, day: str, slot: str, athlete_id: int | None = None) -> HttpResponse:
     """The alternatives for one meal (GET), or the chosen one (POST)."""
     athlete = _athlete(request, athlete_id)
@@ -128,6 +158,7 @@ def swap(request: HttpRequest, day: str, slot: str, athlete_id: int | None = Non
 
 @login_required
 @require_POST
+@_gated
 def lock(request: HttpRequest, day: str, slot: str, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
     try:
@@ -141,6 +172,7 @@ def lock(request: HttpRequest, day: str, slot: str, athlete_id: int | None = Non
 
 @login_required
 @require_POST
+@_gated
 def replan(request: HttpRequest, day: str, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
     try:
@@ -166,6 +198,7 @@ def _range(request: HttpRequest) -> tuple[datetime.date, datetime.date]:
 
 
 @login_required
+@_gated
 def shopping(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
     start, end = _range(request)

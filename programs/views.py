@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from athletes import selectors as athlete_selectors
+from athletes.access import access_of
 from coaching.errors import DomainError
 from programs import selectors, services
 from programs.models import Adjustment
@@ -47,6 +48,8 @@ def plan(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
         request,
         "programs/plan.html",
         {
+            "access": access_of(athlete),
+            "staff": athlete_selectors.is_staff(membership),
             "athlete": athlete,
             "block": block,
             "weeks": weeks,

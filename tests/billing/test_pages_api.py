@@ -77,3 +77,32 @@ def test_another_tenants_invoice_is_a_404(tenant_a, tenant_b, client_b):
     api.force_login(client_b)
     assert api.get("/t/bravo/api/v1/invoices/").json()["results"] == []
     assert api.get("/t/bravo/api/v1/invoices/1/").status_code == 404
+
+
+def test_where_the_business_sells_online_access_needs_an_open_entitlement(
+    client, tenant_a, client_a, coach_a
+):
+    from billing.models import BillingAccount
+
+    with tenant_context(tenant_a):
+        athlete = AthleteProfile.objects.get(user=client_a)
+    client.force_login(client_a)
+    # a business that doesn't sell online: the enrolment is access
+    assert "Your plan is paused" not in client.get("/t/alpha/plan/").content.decode()
+    BillingAccount.objects.create(tenant=tenant_a, stripe_account_id="acct_x", charges_enabled=True)
+    page = client.get("/t/alpha/plan/").content.decode()
+    assert "No active subscription. Your plan is paused" in page
+    assert client.get("/t/alpha/nutrition/").status_code == 403
+    api = APIClient()
+    api.force_login(client_a)
+    denied = api.get(f"/t/alpha/api/v1/nutrition/{athlete.pk}/targets/")
+    assert denied.status_code == 403 and "paused" in denied.json()["error"]["message"]
+    # the coach still sees the client, with the reason
+    client.force_login(coach_a)
+    staff_view = client.get(f"/t/alpha/plan/{athlete.pk}/").content.decode()
+    assert "This client has no access" in staff_view
+    # a comp (or a paid subscription) opens it again
+    with tenant_context(tenant_a):
+        services.entitlement_comp(athlete=athlete, reason="Coach's guest.")
+    client.force_login(client_a)
+    assert client.get("/t/alpha/nutrition/").status_code == 200
