@@ -106,3 +106,8 @@ def latest_body_weight(
         return None
     kg, day = max(found, key=lambda row: row[1])
     return float(kg), day
+
+
+def enrolled_athlete_count() -> int:
+    """Clients of the tenant on a tier today (an open enrolment)."""
+    return Enrolment.objects.filter(ended__isnull=True).values("athlete_id").distinct().count()

@@ -95,6 +95,7 @@ class Subscription:
     trial_end: datetime.datetime | None
     latest_invoice: str | None
     metadata: dict[str, str] = field(default_factory=dict)
+    quantity: int = 1  # seats: the platform bills a tenant per active client
 
 
 @dataclass(frozen=True)
@@ -305,8 +306,10 @@ class Gateway:
         metadata: dict[str, str],
         account: str | None,
         idempotency_key: str,
+        quantity: int = 1,
     ) -> CheckoutSession:
-        """Subscription-mode Checkout; metadata is copied onto the subscription too."""
+        """Subscription-mode Checkout; metadata is copied onto the subscription too.
+        `quantity` is 1 for a client's tier, the active clients for a tenant's plan."""
         # The subscription carries the metadata (tenant, tier, client) because its
         # webhooks outlive the session; the session keeps a copy for completed events.
         subscription_data: dict[str, Any] = {"metadata": dict(metadata)}
@@ -319,7 +322,7 @@ class Gateway:
             params={
                 "mode": "subscription",
                 "customer": customer,
-                "line_items": [{"price": price, "quantity": 1}],
+                "line_items": [{"price": price, "quantity": int(quantity)}],
                 "success_url": _with_session_placeholder(success_url),
                 "cancel_url": cancel_url,
                 "metadata": dict(metadata),
@@ -386,6 +389,30 @@ class Gateway:
                 "items": [{"id": items[0]["id"], "price": price}],
                 "proration_behavior": "create_prorations",
             },
+            account=account,
+            idempotency_key=idempotency_key,
+        )
+        return _subscription(data)
+
+    def subscription_set_quantity(
+        self, subscription_id: str, *, quantity: int, account: str | None, idempotency_key: str
+    ) -> Subscription:
+        """Set the single item's quantity (seats); Stripe prorates by default."""
+        if quantity < 1:
+            raise GatewayError("A subscription needs a quantity of at least 1.", code="quantity")
+        current = self._call(
+            self._client.v1.subscriptions.retrieve, subscription_id, account=account
+        )
+        items = _list_data(current.get("items"))
+        if len(items) != 1:
+            raise GatewayError(
+                "This subscription has several items; change it in the Stripe dashboard.",
+                code="multiple_items",
+            )
+        data = self._call(
+            self._client.v1.subscriptions.update,
+            subscription_id,
+            params={"items": [{"id": items[0]["id"], "quantity": int(quantity)}]},
             account=account,
             idempotency_key=idempotency_key,
         )
@@ -612,6 +639,7 @@ def _subscription(data: Mapping[str, Any]) -> Subscription:
         trial_end=_dt(data.get("trial_end")),
         latest_invoice=_id_of(data.get("latest_invoice")),
         metadata=_metadata(data.get("metadata")),
+        quantity=int(item.get("quantity") or 1),
     )
 
 

@@ -235,3 +235,25 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type} ({self.status})"
+
+
+class TenantPlan(models.Model):
+    """What the platform charges a coaching business: a price per active client, billed
+    on the platform's own Stripe account (no Connect), with the same machinery as a
+    client's tier. Platform data: routed by webhook before any tenant is known."""
+
+    tenant = models.OneToOneField(
+        "coaching.Tenant", on_delete=models.CASCADE, related_name="platform_plan"
+    )
+    price_id = models.CharField(max_length=64, help_text="Platform price per active client.")
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=20, blank=True)
+    quantity = models.PositiveIntegerField(default=0, help_text="Active clients billed.")
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        state = self.status or "not started"
+        return f"{self.tenant_id}: {self.quantity} × {self.price_id} ({state})"

@@ -4,8 +4,11 @@ currency; monthly recurring revenue counts a yearly price as a twelfth a month."
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -90,3 +93,22 @@ def platform_report(day: datetime.date | None = None) -> list[TenantReport]:
         with tenant_context(tenant):
             out.append(tenant_report(tenant, day))
     return out
+
+
+def invoices_csv(invoices: Iterable[Invoice]) -> str:
+    """Invoices for the accountant: amounts in minor units, as Stripe records them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["issued", "number", "stripe_invoice_id", "client", "status", "currency", "amount_due",
+         "amount_paid", "amount_refunded", "platform_fee", "period_start", "period_end"]
+    )  # fmt: skip
+    for inv in invoices:
+        writer.writerow(
+            [inv.issued.date().isoformat(), inv.number, inv.stripe_invoice_id,
+             inv.athlete.display_name, inv.status, inv.currency, inv.amount_due,
+             inv.amount_paid, inv.amount_refunded, inv.application_fee_amount,
+             inv.period_start.date().isoformat() if inv.period_start else "",
+             inv.period_end.date().isoformat() if inv.period_end else ""]
+        )  # fmt: skip
+    return out.getvalue()

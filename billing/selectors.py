@@ -20,6 +20,7 @@ from billing.models import (
     Entitlement,
     Invoice,
     Subscription,
+    TenantPlan,
     TierPrice,
     WebhookEvent,
 )
@@ -202,3 +203,34 @@ def product_access(athlete: AthleteProfile) -> Access:
         return Access(True, "")
     reason = row.reason if row is not None and row.reason else "No active subscription."
     return Access(False, f"{reason} Your plan is paused until your subscription is active.")
+
+
+def tenant_plan_of(tenant: Tenant) -> TenantPlan | None:
+    return TenantPlan.objects.filter(tenant=tenant).first()
+
+
+def tenant_plan_create(tenant: Tenant, price_id: str) -> TenantPlan:
+    plan, _ = TenantPlan.objects.get_or_create(tenant=tenant, defaults={"price_id": price_id})
+    return plan
+
+
+def tenant_plan_by_subscription(subscription_ids: list[str]) -> TenantPlan | None:
+    if not subscription_ids:
+        return None
+    return (
+        TenantPlan.objects.select_related("tenant")
+        .filter(stripe_subscription_id__in=subscription_ids)
+        .exclude(stripe_subscription_id="")
+        .first()
+    )
+
+
+def webhook_events_to_process(*, include_failed: bool) -> list[int]:
+    statuses = [WebhookEvent.Status.PENDING]
+    if include_failed:
+        statuses.append(WebhookEvent.Status.FAILED)
+    return list(
+        WebhookEvent.objects.filter(status__in=statuses)
+        .order_by("stripe_created", "id")
+        .values_list("pk", flat=True)
+    )

@@ -543,6 +543,121 @@ def entitlement_comp(*, athlete: AthleteProfile, reason: str) -> Entitlement:
     return row
 
 
+# --- the platform's plan for each tenant ------------------------------------------------------
+
+
+def active_client_count(tenant: Tenant) -> int:
+    """Clients the platform bills the tenant for: those with access today (an open
+    entitlement where the business sells online, else an open enrolment)."""
+    with tenant_context(tenant):
+        account = selectors.billing_account()
+        if account is not None and account.can_sell:
+            return len(selectors.entitled_athlete_ids())
+        return athlete_selectors.enrolled_athlete_count()
+
+
+def tenant_plan_checkout(*, tenant: Tenant, email: str, success_url: str, cancel_url: str) -> str:
+    """Checkout on the platform's own account for the tenant's plan, one seat per active
+    client (at least one)."""
+    from django.conf import settings
+
+    stripe = gateway()
+    plan = selectors.tenant_plan_of(tenant)
+    if plan is None:
+        if not settings.STRIPE_PLATFORM_PRICE_ID:
+            raise BillingNotConfigured("The platform's price per client isn't configured.")
+        plan = selectors.tenant_plan_create(tenant, settings.STRIPE_PLATFORM_PRICE_ID)
+    if plan.status in ("trialing", "active", "past_due"):
+        raise BillingError("Your plan is already running.", code="already_subscribed")
+    metadata = {"tenant_id": str(tenant.pk), "platform": "1"}
+    try:
+        if not plan.stripe_customer_id:
+            plan.stripe_customer_id = stripe.customer_create(
+                email=email,
+                name=tenant.name,
+                metadata=metadata,
+                account=None,
+                idempotency_key=f"platform-customer-{tenant.pk}",
+            )
+            plan.save(update_fields=["stripe_customer_id", "updated"])
+        seats = max(1, active_client_count(tenant))
+        session = stripe.checkout_session_create(
+            price=plan.price_id,
+            customer=plan.stripe_customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            trial_days=None,
+            application_fee_percent=None,
+            metadata=metadata,
+            account=None,
+            idempotency_key=f"platform-checkout-{tenant.pk}-{seats}-{timezone.now():%Y%m%d%H%M}",
+            quantity=seats,
+        )
+    except GatewayError as exc:
+        raise _refused(exc) from exc
+    return session.url
+
+
+def tenant_plan_sync(subscription_id: str, *, tenant: Tenant) -> Any:
+    """Mirror the tenant's plan subscription from the platform account."""
+    try:
+        remote = gateway().subscription_retrieve(subscription_id, account=None)
+    except GatewayError as exc:
+        raise _refused(exc) from exc
+    plan = selectors.tenant_plan_of(tenant)
+    if plan is None:
+        plan = selectors.tenant_plan_create(tenant, remote.price)
+    plan.stripe_subscription_id = remote.id
+    plan.stripe_customer_id = remote.customer
+    plan.price_id = remote.price or plan.price_id
+    plan.status = remote.status
+    plan.quantity = remote.quantity
+    plan.current_period_end = remote.current_period_end
+    plan.cancel_at_period_end = remote.cancel_at_period_end
+    plan.save()
+    return plan
+
+
+def tenant_plan_seats_sync(tenant: Tenant) -> Any:
+    """Bill the tenant for the clients active today: change the plan's quantity when it
+    differs (Stripe prorates). Daily; a no-op when nothing changed."""
+    plan = selectors.tenant_plan_of(tenant)
+    if plan is None or plan.status not in ("trialing", "active", "past_due"):
+        return plan
+    seats = max(1, active_client_count(tenant))
+    if seats == plan.quantity:
+        return plan
+    try:
+        remote = gateway().subscription_set_quantity(
+            plan.stripe_subscription_id,
+            quantity=seats,
+            account=None,
+            idempotency_key=f"seats-{plan.stripe_subscription_id}-{seats}-"
+            f"{timezone.localdate():%Y%m%d}",
+        )
+    except GatewayError as exc:
+        raise _refused(exc) from exc
+    plan.quantity = remote.quantity
+    plan.status = remote.status
+    plan.save(update_fields=["quantity", "status", "updated"])
+    return plan
+
+
+def _handle_platform(event: WebhookEvent, obj: dict[str, Any]) -> bool:
+    tenant = event.tenant
+    kind = event.type
+    if kind == "checkout.session.completed" and obj.get("subscription"):
+        tenant_plan_sync(obj["subscription"], tenant=tenant)
+        return True
+    if kind.startswith("customer.subscription."):
+        tenant_plan_sync(event.object_id, tenant=tenant)
+        return True
+    if kind.startswith("invoice.") and obj.get("subscription"):
+        tenant_plan_sync(obj["subscription"], tenant=tenant)
+        return True
+    return False
+
+
 # --- webhooks ----------------------------------------------------------------------------
 
 
@@ -570,6 +685,10 @@ def _tenant_of(event: WebhookEvent) -> Tenant | None:
     tenant_id = str((obj.get("metadata") or {}).get("tenant_id", ""))
     if tenant_id.isdigit():
         return selectors.tenant_by_id(int(tenant_id))
+    ids = [v for v in (obj.get("subscription"), obj.get("id")) if isinstance(v, str) and v]
+    plan = selectors.tenant_plan_by_subscription(ids)
+    if plan is not None:
+        return plan.tenant
     for key in ("subscription", "id"):
         value = obj.get(key)
         if isinstance(value, str) and value:
@@ -579,10 +698,24 @@ def _tenant_of(event: WebhookEvent) -> Tenant | None:
     return None
 
 
+def _is_platform(event: WebhookEvent) -> bool:
+    """An event about a tenant's own plan: on the platform account (no `account`), about
+    a subscription marked `platform` or the one a TenantPlan holds."""
+    if event.account:
+        return False
+    obj = event.payload.get("data", {}).get("object", {})
+    if str((obj.get("metadata") or {}).get("platform", "")) == "1":
+        return True
+    ids = [v for v in (obj.get("subscription"), obj.get("id")) if isinstance(v, str) and v]
+    return selectors.tenant_plan_by_subscription(ids) is not None
+
+
 def _handle(event: WebhookEvent, account: str | None) -> bool:
     """Act on one event inside its tenant; False when there was nothing to do."""
     obj = event.payload.get("data", {}).get("object", {})
     kind = event.type
+    if _is_platform(event):
+        return _handle_platform(event, obj)
     if kind == "checkout.session.completed":
         if obj.get("subscription"):
             subscription_sync(obj["subscription"], account=account)

@@ -19,3 +19,21 @@ def process_event(event_pk: int) -> str:
     from billing import services
 
     return services.event_process(event_pk).status
+
+
+@shared_task(name="billing.sync_tenant_plans", acks_late=True, reject_on_worker_lost=True)
+def sync_tenant_plans() -> dict[str, int]:
+    """Daily: bill every coaching business for the clients active today."""
+    from billing import services
+    from coaching.selectors import all_tenants
+
+    changed = failed = 0
+    for tenant in all_tenants():
+        try:
+            before = services.selectors.tenant_plan_of(tenant)
+            quantity = before.quantity if before is not None else None
+            after = services.tenant_plan_seats_sync(tenant)
+            changed += int(after is not None and after.quantity != quantity)
+        except services.BillingError:
+            failed += 1
+    return {"changed": changed, "failed": failed}

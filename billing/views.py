@@ -168,6 +168,22 @@ def billing_admin(request: HttpRequest) -> HttpResponse:
                     return_url=request.build_absolute_uri(request.path),
                 )
                 return redirect(url)
+            if request.POST.get("action") == "prices":
+                synced = [
+                    services.tier_price_sync(tier)
+                    for tier in coaching_selectors.tiers_visible_to(membership).filter(
+                        is_active=True
+                    )
+                ]
+                messages.success(request, f"{len(synced)} tier price(s) are on Stripe.")
+            if request.POST.get("action") == "plan":
+                url = services.tenant_plan_checkout(
+                    tenant=request.tenant,
+                    email=request.user.email,
+                    success_url=request.build_absolute_uri(request.path),
+                    cancel_url=request.build_absolute_uri(request.path),
+                )
+                return redirect(url)
             if request.POST.get("action") == "refund":
                 invoice = (
                     selectors.invoices_visible_to(membership)
@@ -185,10 +201,18 @@ def billing_admin(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("billing_admin")
+    if request.GET.get("download") == "csv":
+        response = HttpResponse(
+            reports.invoices_csv(selectors.invoices_visible_to(membership)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="invoices.csv"'
+        return response
     return render(
         request,
         "billing/admin.html",
         {
+            "plan": selectors.tenant_plan_of(request.tenant),
             "account": services.billing_account_of(),
             "configured": Gateway.from_settings().configured,
             "report": reports.tenant_report(request.tenant),

@@ -34,6 +34,10 @@ NOT_TENANT_SCOPED = {
         "the platform's record of a tenant's Stripe account and fee: a webhook is routed "
         "to its tenant by account id before any tenant is known"
     ),
+    "billing.TenantPlan": (
+        "what the platform bills a tenant, on the platform's own Stripe account: platform "
+        "data, routed by webhook before any tenant is known"
+    ),
     "billing.WebhookEvent": (
         "Stripe events are stored (once, by event id) before their tenant is known; "
         "the tenant is filled in when the event is resolved"

@@ -228,6 +228,8 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")
+# The platform's own price per active client per month, billed to each coaching business.
+STRIPE_PLATFORM_PRICE_ID = env("STRIPE_PLATFORM_PRICE_ID", "")
 
 # Logs carry ids, never names, e-mail addresses or health values.
 LOGGING = {

@@ -364,3 +364,49 @@ def test_without_stripe_keys_billing_says_it_is_not_configured(shop, tenant_a, s
                 athlete=shop["athlete"], tier=shop["diy"],
                 success_url="http://x.test/ok", cancel_url="http://x.test/no",
             )  # fmt: skip
+
+
+def test_account_updated_tracks_charges_and_payouts(
+    client, shop, tenant_a, recording_stripe, settings
+):
+    settings.STRIPE_API_BASE = recording_stripe.url
+    recording_stripe.seed(
+        {"id": ACCOUNT, "object": "account", "charges_enabled": False, "payouts_enabled": True,
+         "details_submitted": True}
+    )  # fmt: skip
+    _deliver(client, event_payload("account.updated", {"id": ACCOUNT, "object": "account"},
+                                   account=ACCOUNT))  # fmt: skip
+    account = BillingAccount.objects.get(tenant=tenant_a)
+    assert (account.charges_enabled, account.payouts_enabled) == (False, True)
+    assert not account.can_sell
+
+
+def test_failed_events_are_retried_by_the_command(client, shop, settings):
+    import io
+
+    from django.core.management import call_command
+
+    sub = _subscribe(shop)
+    event = _sub_event("customer.subscription.created", sub)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable
+    row = _deliver(client, event)
+    assert row.status == "failed" and "Stripe refused" in row.error
+    with tenant_context(shop["tenant"]):
+        assert not Subscription.objects.exists()
+    settings.STRIPE_API_BASE = shop["server"].url
+    out = io.StringIO()
+    call_command("process_stripe_events", "--failed", stdout=out)
+    assert "1 event(s): 1 processed" in out.getvalue()
+    assert WebhookEvent.objects.get(pk=row.pk).attempts == 2
+    assert _access(shop)
+
+
+def test_the_owner_exports_invoices_as_csv(client, shop, owner_a):
+    sub = _subscribe(shop)
+    _deliver(client, _sub_event("customer.subscription.created", sub))
+    _deliver(client, _invoice_event("invoice.paid", sub["latest_invoice"]))
+    client.force_login(owner_a)
+    response = client.get("/t/alpha/billing/admin/", {"download": "csv"})
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("issued,number,stripe_invoice_id,client")
+    assert sub["latest_invoice"] in lines[1] and ",paid,eur," in lines[1]
