@@ -22,6 +22,7 @@ from django.db import connection
 from coaching.tasks import count_members
 from coaching.tenancy import tenant_context
 from tests import factories
+from tests.billing.conftest import gateway, localstripe, localstripe_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.worker
 
@@ -73,6 +74,10 @@ def _worker_env() -> dict[str, str]:
         CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
         CELERY_TASK_ALWAYS_EAGER="false",
         PYTHONUNBUFFERED="1",
+        # billing tests point Stripe at their localstripe before the worker starts
+        STRIPE_SECRET_KEY=settings.STRIPE_SECRET_KEY,
+        STRIPE_API_BASE=settings.STRIPE_API_BASE,
+        STRIPE_WEBHOOK_SECRET=settings.STRIPE_WEBHOOK_SECRET,
     )
     return env
 
@@ -194,3 +199,57 @@ def test_a_worker_plans_an_athletes_nutrition_once_however_often_it_is_sent(
         assert NutritionRun.objects.count() == 1
         dates = sorted(PlanDay.objects.values_list("date", flat=True))
         assert dates == [NIGHT + datetime.timedelta(days=n) for n in range(1, 8)]
+
+
+def test_a_worker_processes_a_stripe_event_once_however_often_it_is_sent(
+    gateway,  # noqa: F811 - the billing fixtures, imported above
+    localstripe_server,  # noqa: F811
+    worker,
+    client,
+    tenant_a,
+    client_a,
+):
+    # given: a client's subscription in localstripe, and Stripe's signed event stored
+    import uuid
+
+    from athletes.models import AthleteProfile
+    from billing import selectors
+    from billing.models import BillingAccount, WebhookEvent
+    from billing.tasks import process_event
+    from tests.billing.stripe_server import event_payload, signed
+
+    _version, tier = factories.methodology_on_sale(tenant_a, "strength")
+    BillingAccount.objects.create(tenant=tenant_a, stripe_account_id="acct_w", charges_enabled=True)
+    with tenant_context(tenant_a):
+        athlete = AthleteProfile.objects.get(user=client_a)
+    product = gateway.product_create(
+        name="DIY", metadata={}, account=None, idempotency_key=uuid.uuid4().hex
+    )
+    plan = localstripe_server.plan_create(product=product.id, amount=1900)
+    customer = gateway.customer_create(
+        email="client@alpha.test", name="Client", metadata={}, account=None,
+        idempotency_key=uuid.uuid4().hex, payment_method="pm_card_visa",
+    )  # fmt: skip
+    meta = {"tenant_id": str(tenant_a.pk), "athlete_id": str(athlete.pk), "tier_id": str(tier.pk)}
+    sub = localstripe_server.subscription_create(customer=customer, plan=plan, metadata=meta)
+    event = event_payload(
+        "customer.subscription.created", {"id": sub["id"], "object": "subscription"},
+        account="acct_w",
+    )  # fmt: skip
+    payload, header = signed(event)
+    response = client.post(
+        "/stripe/webhook/", data=payload, content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )  # fmt: skip
+    assert response.status_code == 200
+    pk = WebhookEvent.objects.get(event_id=event["id"]).pk
+
+    # when: the processing task is delivered twice
+    first = worker.result_of(process_event.apply_async(args=[pk], queue=worker.queue))
+    second = worker.result_of(process_event.apply_async(args=[pk], queue=worker.queue))
+
+    # then: processed once, and the client has access
+    assert first == second == "processed"
+    assert WebhookEvent.objects.get(pk=pk).attempts == 1
+    with tenant_context(tenant_a):
+        assert selectors.has_access(athlete)
