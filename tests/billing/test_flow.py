@@ -410,3 +410,31 @@ def test_the_owner_exports_invoices_as_csv(client, shop, owner_a):
     lines = response.content.decode().splitlines()
     assert lines[0].startswith("issued,number,stripe_invoice_id,client")
     assert sub["latest_invoice"] in lines[1] and ",paid,eur," in lines[1]
+
+
+def test_connect_onboarding_creates_the_account_once_and_returns_a_link(
+    tenant_a, recording_stripe, settings
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_x"
+    settings.STRIPE_API_BASE = recording_stripe.url
+    with tenant_context(tenant_a):
+        first = services.account_connect(
+            email="owner@alpha.test", country="IE",
+            refresh_url="https://alpha.test/billing/admin/", return_url="https://alpha.test/billing/admin/",
+        )  # fmt: skip
+        account = BillingAccount.objects.get(tenant=tenant_a)
+        assert account.stripe_account_id and first.startswith("http")
+        again = services.account_connect(
+            email="owner@alpha.test", country="IE",
+            refresh_url="https://alpha.test/billing/admin/", return_url="https://alpha.test/billing/admin/",
+        )  # fmt: skip
+    assert again.startswith("http")
+    created = [
+        r for r in recording_stripe.requests if (r.method, r.path) == ("POST", "/v1/accounts")
+    ]
+    assert (
+        len(created) == 1 and created[0].headers.get("Idempotency-Key") == f"account-{tenant_a.pk}"
+    )
+    assert (
+        BillingAccount.objects.get(tenant=tenant_a).stripe_account_id == account.stripe_account_id
+    )
