@@ -371,22 +371,12 @@ class Gateway:
         self, subscription_id: str, *, price: str, account: str | None, idempotency_key: str
     ) -> Subscription:
         """Swap the single item's price, prorated."""
-        current = self._call(
-            self._client.v1.subscriptions.retrieve, subscription_id, account=account
-        )
-        items = _list_data(current.get("items"))
-        if len(items) != 1:
-            # Our subscriptions always have one item (one tier); anything else was made
-            # outside the platform and swapping "the" price would be a guess.
-            raise GatewayError(
-                "This subscription has several items; change it in the Stripe dashboard.",
-                code="multiple_items",
-            )
+        item = self._single_item(subscription_id, account)
         data = self._call(
             self._client.v1.subscriptions.update,
             subscription_id,
             params={
-                "items": [{"id": items[0]["id"], "price": price}],
+                "items": [{"id": item, "price": price}],
                 "proration_behavior": "create_prorations",
             },
             account=account,
@@ -400,6 +390,20 @@ class Gateway:
         """Set the single item's quantity (seats); Stripe prorates by default."""
         if quantity < 1:
             raise GatewayError("A subscription needs a quantity of at least 1.", code="quantity")
+        item = self._single_item(subscription_id, account)
+        data = self._call(
+            self._client.v1.subscriptions.update,
+            subscription_id,
+            params={"items": [{"id": item, "quantity": int(quantity)}]},
+            account=account,
+            idempotency_key=idempotency_key,
+        )
+        return _subscription(data)
+
+    def _single_item(self, subscription_id: str, account: str | None) -> str:
+        """The id of the subscription's one item. Ours always have one (a tier, or a
+        tenant's seats); anything else was made outside the platform, and changing "the"
+        item would be a guess."""
         current = self._call(
             self._client.v1.subscriptions.retrieve, subscription_id, account=account
         )
@@ -409,14 +413,7 @@ class Gateway:
                 "This subscription has several items; change it in the Stripe dashboard.",
                 code="multiple_items",
             )
-        data = self._call(
-            self._client.v1.subscriptions.update,
-            subscription_id,
-            params={"items": [{"id": items[0]["id"], "quantity": int(quantity)}]},
-            account=account,
-            idempotency_key=idempotency_key,
-        )
-        return _subscription(data)
+        return str(items[0]["id"])
 
     # Invoices and refunds ---------------------------------------------------------------
     def invoice_retrieve(self, invoice_id: str, *, account: str | None) -> Invoice:
