@@ -944,11 +944,18 @@ def swap_options(
     pool = _Pool(eligible(candidates, prefs), prefs, 0)
     if not pool.cands:
         return ()
+    # A swap is another main: the same dish in other portions is not an alternative.
+    current_main = current.items[0].key if current.items else None
     mains = np.flatnonzero(
         _mains(
             pool,
             current.kind,
-            np.array([c.is_recipe and (c.key in avoid or c.key in used) for c in pool.cands]),
+            np.array(
+                [
+                    c.key == current_main or (c.is_recipe and (c.key in avoid or c.key in used))
+                    for c in pool.cands
+                ]
+            ),
         )
     )
     side_idx = np.flatnonzero(pool.side)
