@@ -4,12 +4,16 @@ Health values (HRV, sleep, body weight) are special-category personal data: they
 go to logs, and later issues add consent gating, export and erasure for every model here.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from coaching.tenancy import TenantScoped
+from coaching.errors import DomainError
+from coaching.fields import EncryptedTextField
+from coaching.tenancy import TenantScoped, TenantScopedManager, TenantScopedQuerySet
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The equipment vocabulary shared with the exercise library (programs/data/exercises.json).
@@ -84,8 +88,9 @@ class AthleteProfile(TenantScoped):
         default=60, validators=[MinValueValidator(20), MaxValueValidator(240)]
     )
     equipment = models.JSONField(default=list, blank=True, validators=[validate_equipment])
-    injuries = models.TextField(blank=True, help_text="Injuries and limitations, free text.")
-    coach_notes = models.TextField(blank=True)
+    # Encrypted at rest (coaching.fields): not searchable or filterable.
+    injuries = EncryptedTextField(blank=True, help_text="Injuries and limitations, free text.")
+    coach_notes = EncryptedTextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,7 +137,7 @@ class CheckIn(TenantScoped):
         blank=True,
         validators=[MinValueValidator(25), MaxValueValidator(350)],
     )
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True)  # encrypted at rest, not searchable
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -183,7 +188,7 @@ class Assessment(TenantScoped):
     hr_rest_bpm = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(25), MaxValueValidator(110)]
     )
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True)  # encrypted at rest, not searchable
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -224,3 +229,102 @@ class Enrolment(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.athlete_id} on tier {self.tier_id} (v{self.methodology_version_id})"
+
+
+# --- consent (issue 8) -------------------------------------------------------------------
+
+
+class ConsentPurpose(models.TextChoices):
+    """What a client agrees to, one purpose at a time (DESIGN.md, Privacy)."""
+
+    HEALTH_DATA = "health_data", "Health data"
+    NUTRITION_PLANNING = "nutrition_planning", "Nutrition planning"
+    ML_PERSONALISATION = "ml_personalisation", "Personal models"
+    COACH_ACCESS = "coach_access", "Coach access"
+    MARKETING_EMAIL = "marketing_email", "Marketing e-mail"
+
+
+class ConsentPolicy(TenantScoped):
+    """The plain-language text a client agrees to, per tenant, purpose and version. A
+    changed text is a new version (never an edit), so every ledger row points at the
+    words the person actually read."""
+
+    purpose = models.CharField(max_length=32, choices=ConsentPurpose.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["purpose", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "purpose", "version"],
+                name="consentpolicy_unique_tenant_purpose_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} v{self.version}"
+
+
+class LedgerAppendOnly(DomainError):
+    """A ledger row was about to be changed or removed: consent history is evidence, so
+    rows are only ever appended (erasure of the person is the one delete, done in SQL
+    with `app.erasure` set, see athletes.consent)."""
+
+    code = "append_only"
+    status = 409
+
+
+class ConsentEventQuerySet(TenantScopedQuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise LedgerAppendOnly("The consent ledger is append-only: events are never updated.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise LedgerAppendOnly("The consent ledger is append-only: events are never updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerAppendOnly("The consent ledger is append-only: events are never deleted.")
+
+
+class ConsentEventManager(TenantScopedManager):
+    _queryset_class = ConsentEventQuerySet
+
+
+class ConsentEvent(TenantScoped):
+    """One grant or withdrawal: the append-only ledger the current consent is derived
+    from (latest event per purpose wins). Besides `save`/`delete` here, a PostgreSQL
+    trigger (migration `consent`) refuses UPDATE always and DELETE unless the
+    transaction set `app.erasure = 'on'`."""
+
+    class Action(models.TextChoices):
+        GRANT = "grant", "Granted"
+        WITHDRAW = "withdraw", "Withdrawn"
+
+    athlete = models.ForeignKey(
+        AthleteProfile, on_delete=models.CASCADE, related_name="consent_events"
+    )
+    purpose = models.CharField(max_length=32, choices=ConsentPurpose.choices)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    policy = models.ForeignKey(ConsentPolicy, on_delete=models.RESTRICT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    objects = ConsentEventManager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "purpose", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.purpose} by athlete {self.athlete_id} at {self.at}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
+            raise LedgerAppendOnly("The consent ledger is append-only: events are never updated.")
+        self.user_agent = (self.user_agent or "")[:300]
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise LedgerAppendOnly("The consent ledger is append-only: events are never deleted.")

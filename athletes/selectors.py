@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from athletes import consent
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.models import Membership
 
@@ -25,7 +26,15 @@ def own_or_all(membership: Membership, queryset: QuerySet, user_path: str) -> Qu
 
 
 def checkins_visible_to(membership: Membership) -> QuerySet[CheckIn]:
-    return own_or_all(membership, CheckIn.objects.select_related("athlete"), "athlete__user_id")
+    """Consent gate (issue 8): staff see the raw check-ins only of clients who granted
+    `coach_access` (and their own, when they train themselves); a client sees their own."""
+    checkins = own_or_all(membership, CheckIn.objects.select_related("athlete"), "athlete__user_id")
+    if is_staff(membership):
+        consenting = consent.athletes_consenting(consent.COACH_ACCESS).values("pk")
+        checkins = checkins.filter(
+            Q(athlete__in=consenting) | Q(athlete__user_id=membership.user_id)
+        )
+    return checkins
 
 
 def profiles_visible_to(membership: Membership) -> QuerySet[AthleteProfile]:

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from athletes import consent
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
@@ -48,6 +49,8 @@ def checkin_upsert(
     unknown = set(values) - set(CHECKIN_FIELDS)
     if unknown:
         raise DomainError(f"Unknown check-in fields: {', '.join(sorted(unknown))}.")
+    # Consent gate (issue 8): a check-in is health data; none is stored without consent.
+    consent.consent_require(athlete, consent.HEALTH_DATA)
     _not_in_future("date", date)
     checkin = CheckIn.objects.select_for_update().filter(athlete=athlete, date=date).first()
     created = checkin is None
@@ -89,6 +92,9 @@ def assessment_create(
     hr_rest_bpm: int | None = None,
     notes: str = "",
 ) -> Assessment:
+    # Consent gate (issue 8): body measurements are health data.
+    if body_weight_kg is not None or body_fat_percent is not None:
+        consent.consent_require(athlete, consent.HEALTH_DATA)
     _not_in_future("date", date)
     assessment = Assessment(
         athlete=athlete,

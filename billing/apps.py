@@ -12,3 +12,4 @@ class BillingConfig(AppConfig):
         from billing import selectors
 
         access.register(selectors.product_access)
+        from billing import privacy  # noqa: F401 - fills athletes.privacy

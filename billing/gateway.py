@@ -294,6 +294,20 @@ class Gateway:
         )
         return str(data["id"])
 
+    def customer_delete(self, customer_id: str, *, account: str | None) -> bool:
+        """Erasure (DESIGN.md, Privacy): Stripe deletes the customer's name, e-mail and
+        cards and cancels its subscriptions; invoices stay on Stripe's side as money
+        records. True when deleted now, False when Stripe no longer knew it (an earlier
+        attempt got through), so a re-run erasure is a no-op. Deletes are idempotent by
+        nature, hence no idempotency key."""
+        try:
+            data = self._call(self._client.v1.customers.delete, customer_id, account=account)
+        except GatewayError as exc:
+            if exc.code == "resource_missing" or exc.http_status == 404:
+                return False
+            raise
+        return bool(data.get("deleted", True))
+
     def checkout_session_create(
         self,
         *,

@@ -170,7 +170,12 @@ class Entitlement(TenantScoped):
 
 
 class Invoice(TenantScoped):
-    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    # Money records outlive the client (legal retention): erasure cuts this link and sets
+    # `pseudonymised` instead of deleting the row (privacy: billing/privacy.py).
+    athlete = models.ForeignKey(
+        AthleteProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pseudonymised = models.BooleanField(default=False)
     subscription = models.ForeignKey(
         Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
     )

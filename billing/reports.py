@@ -106,7 +106,8 @@ def invoices_csv(invoices: Iterable[Invoice]) -> str:
     for inv in invoices:
         writer.writerow(
             [inv.issued.date().isoformat(), inv.number, inv.stripe_invoice_id,
-             inv.athlete.display_name, inv.status, inv.currency, inv.amount_due,
+             inv.athlete.display_name if inv.athlete else "(erased client)", inv.status,
+             inv.currency, inv.amount_due,
              inv.amount_paid, inv.amount_refunded, inv.application_fee_amount,
              inv.period_start.date().isoformat() if inv.period_start else "",
              inv.period_end.date().isoformat() if inv.period_end else ""]

@@ -17,7 +17,15 @@ from django.shortcuts import redirect
 
 from coaching import services
 from coaching.errors import DomainError
-from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tenant, Tier
+from coaching.models import (
+    Alert,
+    AuditEvent,
+    Membership,
+    Methodology,
+    MethodologyVersion,
+    Tenant,
+    Tier,
+)
 from coaching.tenancy import get_current_tenant
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
@@ -159,6 +167,28 @@ class AlertAdmin(TenantScopedAdmin):
     list_filter = ["status", "kind", "severity"]
     search_fields = ["dedupe_key", "title"]
     date_hierarchy = "day"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only, across tenants (platform staff): filter by tenant and action. The log is
+    append-only; rows leave only through `manage.py audit_prune`."""
+
+    list_display = ["at", "tenant", "action", "actor_user_id", "subject_user_id", "detail"]
+    list_filter = ["tenant", "action"]
+    date_hierarchy = "at"
+    readonly_fields = [
+        "at", "tenant", "actor_user_id", "subject_user_id", "action", "detail", "ip"
+    ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

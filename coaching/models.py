@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from coaching.tenancy import TenantScoped
 
@@ -355,3 +356,86 @@ class Alert(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()}): {self.title}"
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Someone tried to change or delete an audit event: a bug, never a user error."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk update/delete refuse too: the only way rows leave is `prune_older_than`."""
+
+    def update(self, **kwargs):
+        raise AuditLogIsAppendOnly("audit events are never updated")
+
+    def delete(self):
+        raise AuditLogIsAppendOnly(
+            "audit events are deleted only by retention (manage.py audit_prune)"
+        )
+
+    def prune_older_than(self, cutoff) -> int:
+        """THE ONLY deletion path (used by `manage.py audit_prune`): delete events before
+        `cutoff`. On PostgreSQL the append-only trigger lets a DELETE through only in a
+        transaction that set `app.audit_prune`; everything else is refused by the DB."""
+        from django.db import connections, transaction
+
+        queryset = self.filter(at__lt=cutoff)
+        with transaction.atomic(using=self.db):
+            connection = connections[self.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('app.audit_prune', 'on', true)")
+            deleted = queryset._raw_delete(self.db)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('app.audit_prune', '', true)")
+        return deleted
+
+
+class AuditEvent(models.Model):
+    """One append-only audit line (DESIGN.md, Privacy): who did what to whose data, when.
+
+    Platform data, not `TenantScoped`: platform events have no tenant, and the log must
+    outlive a deleted tenant until its retention ends, so `tenant` is a nullable FK
+    without a database constraint (a deleted tenant leaves its id). People are ids, not
+    FKs, for the same reason; `detail` holds ids and names of things, never personal data
+    (`coaching.audit.record` checks). Write through `coaching.audit.record` only.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        editable=False,
+    )
+    actor_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    subject_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    action = models.CharField(max_length=64, editable=False)
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, editable=False)
+    ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "at"], name="auditevent_tenant_at_idx"),
+            models.Index(fields=["action", "at"], name="auditevent_action_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("audit events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly(
+            "audit events are deleted only by retention (manage.py audit_prune)"
+        )

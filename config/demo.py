@@ -52,6 +52,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from athletes.consent import consents_seed_granted, ledger_erasure_allow
 from athletes.models import EQUIPMENT, Assessment, AthleteProfile, CheckIn
 from athletes.services import enrolment_create
 from billing.services import entitlement_comp
@@ -218,6 +219,9 @@ def demo_reset() -> None:
     cascade can only see (and delete) that tenant's rows. Foreign keys between tenant
     rows are CASCADE or RESTRICT (never PROTECT), so the tenant's cascade takes them all.
     """
+    # Deleting a tenant deletes its consent ledger: the one delete the ledger's trigger
+    # allows, and only once the transaction says so (athletes.consent).
+    ledger_erasure_allow()
     for tenant in Tenant.objects.filter(slug__in=DEMO_SLUGS):
         with tenant_context(tenant):
             tenant.delete()
@@ -626,6 +630,9 @@ def _tenant_seed(
             if m.role == Membership.Role.CLIENT
         ]
         AthleteProfile.objects.bulk_create([c.profile for c in clients])
+        # Demo clients have agreed to every purpose (one insert per tenant, no audit:
+        # nobody decided anything here), so every demo feature has its data.
+        consents_seed_granted([c.profile for c in clients])
         for c in clients:
             enrolment_create(
                 athlete=c.profile,

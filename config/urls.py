@@ -7,6 +7,7 @@ from coaching import views
 
 api_v1 = [
     path("", include("athletes.api")),
+    path("", include("athletes.consent_api")),
     path("", include("programs.api")),
     path("", include("programs.api_metrics")),
     path("", include("programs.api_ml")),
@@ -14,14 +15,17 @@ api_v1 = [
     path("", include("coaching.api")),
     path("", include("nutrition.api")),
     path("", include("billing.api")),
+    path("", include("privacy.api")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("athletes.urls")),
     path("", include("programs.urls")),
     path("", include("nutrition.urls")),
     path("", include("billing.urls")),
+    path("", include("privacy.urls")),
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     path(
         "methodologies/<int:methodology_id>/versions/",

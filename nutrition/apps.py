@@ -13,3 +13,4 @@ class NutritionConfig(AppConfig):
         from programs.services import subjects
 
         subjects.register(Adjustment.Subject.ENERGY, services.ENERGY_SUBJECT)
+        from nutrition import privacy  # noqa: F401 - fills athletes.privacy

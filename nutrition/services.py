@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from athletes import consent
 from athletes import selectors as athlete_selectors
 from athletes.models import AthleteProfile
 from coaching.errors import DomainError
@@ -520,11 +521,18 @@ def plan_nutrition(
     if athlete_selectors.current_enrolment(athlete) is None:
         raise NotEnrolled("The athlete is not enrolled on a tier, so there is no plan to fuel.")
     run = NutritionRun(athlete=athlete, date=date)
+    # Consent gate (issue 8): without `nutrition_planning` the night is claimed with the
+    # reason in its notes and nothing else is written.
+    consented = consent.has_consent(athlete, consent.NUTRITION_PLANNING)
+    if not consented:
+        run.notes = [consent.skipped_reason(consent.NUTRITION_PLANNING)]
     try:
         with transaction.atomic():
             run.save()
     except IntegrityError:
         return NutritionRun.objects.get(athlete=athlete, date=date)
+    if not consented:
+        return run
     with transaction.atomic():
         estimate = expenditure_update(athlete=athlete, date=date)
         start = date + datetime.timedelta(days=1)

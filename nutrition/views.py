@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from athletes import selectors as athlete_selectors
 from athletes.access import access_of
 from athletes.models import AthleteProfile
+from coaching import audit
 from coaching.errors import DomainError
 from nutrition import charts, reports, selectors, services
 
@@ -78,6 +79,7 @@ def _date(raw: str) -> datetime.date:
 @_gated
 def nutrition(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
     athlete = _athlete(request, athlete_id)
+    audit.record_client_view(actor_user_id=request.user.pk, athlete=athlete, page="nutrition")
     today = timezone.localdate()
     end = today + datetime.timedelta(days=services.PLAN_DAYS - 1)
     targets = selectors.targets_between(athlete, today, end)

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class ProgramsConfig(AppConfig):
     name = "programs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Withdrawing `ml_personalisation` deletes the athlete's fitted models (issue 8);
+        # athletes may not import programs, so programs registers the hook.
+        from athletes import consent
+        from programs.services.learning import athlete_models_delete
+
+        consent.on_withdraw(consent.ML_PERSONALISATION, athlete_models_delete)
+        from programs import privacy  # noqa: F401 - fills athletes.privacy

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from athletes import selectors as athlete_selectors
 from athletes.access import access_of
+from coaching import audit
 from coaching.errors import DomainError
 from programs import selectors, services
 from programs.models import Adjustment
@@ -30,6 +31,7 @@ def plan(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
         athlete = athlete_selectors.athlete_profile_of(membership)
     if athlete is None:
         raise Http404("No such athlete.")
+    audit.record_client_view(actor_user_id=request.user.pk, athlete=athlete, page="plan")
     block = selectors.active_block_of(athlete)
     weeks = []
     adherence = {}

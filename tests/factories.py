@@ -37,12 +37,14 @@ def user(email: str, *, mfa: bool = False):
     return account
 
 
-def member(tenant: Tenant, role: str, *, email: str, mfa: bool = False):
+def member(tenant: Tenant, role: str, *, email: str, mfa: bool = False, consents: bool = True):
+    """A member of `tenant`; a client also gets a profile and, unless `consents=False`,
+    every consent purpose granted (most tests are about what consent allows)."""
     account = user(email, mfa=mfa)
     with tenant_context(tenant):
         Membership.objects.create(user=account, role=role)
         if role == "client":
-            AthleteProfile.objects.create(
+            profile = AthleteProfile.objects.create(
                 user=account,
                 display_name=email.split("@")[0].title(),
                 discipline="strength",
@@ -50,6 +52,10 @@ def member(tenant: Tenant, role: str, *, email: str, mfa: bool = False):
                 birth_date=datetime.date(1994, 5, 17),
                 height_cm=Decimal("168.0"),
             )
+            if consents:
+                from athletes.consent import consents_seed_granted
+
+                consents_seed_granted([profile])
     return account
 
 

@@ -20,6 +20,7 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_placeholder",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_placeholder",
     "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+    "FIELD_ENCRYPTION_KEYS": "Zy1bhN3bEvyi6o0G0B-DAe1X8_XgWEz56V-4vm9f3mc=",
 }
 
 

@@ -38,6 +38,12 @@ def _populate(tenant, email: str) -> None:
     with tenant_context(tenant):
         athlete = AthleteProfile.objects.get(user=account)
         CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
+        from athletes.models import ConsentEvent, ConsentPolicy
+
+        marketing = ConsentPolicy.objects.create(purpose="marketing_email", version=2, text="v2")
+        ConsentEvent.objects.create(
+            athlete=athlete, purpose="marketing_email", action="withdraw", policy=marketing
+        )
         Assessment.objects.create(athlete=athlete, date=DAY, hr_max_bpm=190, hr_rest_bpm=50)
         squat = Exercise.objects.create(slug="back-squat", name="Back squat", pattern="squat")
         session = SessionLog.objects.create(
@@ -162,6 +168,9 @@ def _populate(tenant, email: str) -> None:
             status="paid", amount_due=1900, amount_paid=1900, currency="eur",
             issued=timezone.now(),
         )  # fmt: skip
+        from privacy.models import DataRequest
+
+        DataRequest.objects.create(athlete=athlete, kind="export", status="pending")
 
 
 @pytest.fixture

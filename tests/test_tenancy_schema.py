@@ -42,6 +42,10 @@ NOT_TENANT_SCOPED = {
         "Stripe events are stored (once, by event id) before their tenant is known; "
         "the tenant is filled in when the event is resolved"
     ),
+    "coaching.AuditEvent": (
+        "the append-only audit log holds platform events with no tenant and must outlive a "
+        "deleted tenant until retention; filtered per tenant by coaching.audit.audit_events"
+    ),
     "django_celery_beat.PeriodicTask": "platform schedule; tasks carry tenant_id themselves",
     "django_celery_beat.PeriodicTasks": "beat's change marker (platform)",
     "django_celery_beat.IntervalSchedule": "platform schedule definitions",

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "programs",
     "nutrition",
     "billing",
+    "privacy",
     # The project package, for the commands that span every app (seed_demo).
     "config",
 ]
@@ -140,6 +141,9 @@ USE_TZ = True
 # Absolute, so the /t/<slug>/ script prefix never lands in asset URLs.
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Personal-data exports (ZIPs): never under a static or media URL; served only by the
+# privacy download view behind a signed, expiring link.
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -230,6 +234,15 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")
 # The platform's own price per active client per month, billed to each coaching business.
 STRIPE_PLATFORM_PRICE_ID = env("STRIPE_PLATFORM_PRICE_ID", "")
+
+# --- Protection (DESIGN.md, Privacy) -------------------------------------------------
+# Fernet keys for `coaching.fields.EncryptedTextField`, NEWEST FIRST, comma-separated in
+# the environment. Rotation: prepend a new key, run `manage.py reencrypt_fields`, then
+# drop the old one. No default here: local/test set non-secret dev keys, production
+# refuses to boot without real ones.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+# Audit events older than this are deleted by `manage.py audit_prune`.
+AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "730"))
 
 # Logs carry ids, never names, e-mail addresses or health values.
 LOGGING = {

@@ -3,6 +3,7 @@
 import os
 
 import dj_database_url
+from cryptography.fernet import Fernet
 
 from .base import *  # noqa: F403
 from .base import DATABASES, env, env_list
@@ -48,3 +49,17 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBacken
 STRIPE_SECRET_KEY = os.environ["STRIPE_SECRET_KEY"]
 STRIPE_PUBLISHABLE_KEY = os.environ["STRIPE_PUBLISHABLE_KEY"]
 STRIPE_WEBHOOK_SECRET = os.environ["STRIPE_WEBHOOK_SECRET"]
+
+# Field encryption keys (comma-separated Fernet keys, newest first): required, and the
+# public dev/test keys are refused.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    raise RuntimeError("FIELD_ENCRYPTION_KEYS must be set in production")
+_PUBLIC_DEV_KEYS = {
+    "REVWLU9OTFktbm90LXNlY3JldC1maWVsZC1rZXktMDE=",  # config/settings/local.py
+    "VEVTVC1PTkxZLW5vdC1zZWNyZXQtZmllbGQta2V5MDE=",  # config/settings/test.py
+}
+if _PUBLIC_DEV_KEYS & set(FIELD_ENCRYPTION_KEYS):
+    raise RuntimeError("FIELD_ENCRYPTION_KEYS holds a public development key")
+for _key in FIELD_ENCRYPTION_KEYS:
+    Fernet(_key)  # a malformed key stops the boot here, not at the first write

@@ -8,7 +8,7 @@ test runs under row-level security exactly as the web and worker processes do.
 import dj_database_url
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_URL, env
+from .base import DATABASES, FIELD_ENCRYPTION_KEYS, REDIS_URL, env
 
 DATABASES["default"] = dj_database_url.parse(
     env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/coaching"),
@@ -35,3 +35,5 @@ STORAGES = {
 }
 # Tests exercise the rate limiter deliberately; elsewhere it must not interfere.
 ACCOUNT_RATE_LIMITS = {"login_failed": "1000/m/ip,1000/m/key"}
+# NOT SECRET: a fixed, public test key (base64 of "TEST-ONLY-not-secret-field-key01").
+FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or ["VEVTVC1PTkxZLW5vdC1zZWNyZXQtZmllbGQta2V5MDE="]

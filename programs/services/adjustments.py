@@ -442,12 +442,17 @@ def _hrv_json(hrv: engine.HrvStatus) -> dict[str, Any]:
 
 @transaction.atomic
 def autoregulate(
-    *, athlete: AthleteProfile, date: datetime.date, library: Library | None = None
+    *,
+    athlete: AthleteProfile,
+    date: datetime.date,
+    library: Library | None = None,
+    skip_reason: str = "",
 ) -> AutoregulationRun:
     """Tonight's autoregulation for the athlete, from everything up to and including
     `date`, for the sessions after it. Idempotent per (athlete, date): a second run
     returns the first one's row and creates nothing. `library` lets a nightly batch
-    load the tenant's exercises once."""
+    load the tenant's exercises once. With `skip_reason` (no consent to use health data)
+    the night's row is claimed holding only that reason: nothing is read or proposed."""
     if date > timezone.localdate():
         raise ProgramsError(
             f"{date.isoformat()} hasn't happened yet: a night is run once its day is over.",
@@ -471,6 +476,8 @@ def autoregulate(
         autonomy=enrolment.tier.autonomy,
     )
     run.assign_current_tenant()
+    if skip_reason:
+        run.notes = [skip_reason]
     try:
         # The unique (athlete, date) row is claimed first: a concurrent run of the same
         # night waits here, then finds this one.
@@ -478,6 +485,8 @@ def autoregulate(
             run.save()
     except IntegrityError:
         return AutoregulationRun.objects.get(athlete=athlete, date=date)
+    if skip_reason:
+        return run
 
     rules = validate_rules(version.rules)  # fills defaults a stored older document lacks
     states, sessions, history = _sessions(athlete, date)

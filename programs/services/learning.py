@@ -324,6 +324,14 @@ def predictions_update(*, athlete: AthleteProfile, date: datetime.date) -> dict[
     return {"scored": scored, "made": made, "skipped": skipped, "for_date": session.date}
 
 
+def athlete_models_delete(athlete: AthleteProfile) -> int:
+    """Delete the athlete's fitted models and the predictions they made: what withdrawing
+    `ml_personalisation` consent means (registered in `ProgramsConfig.ready()`)."""
+    models_deleted, _ = AthleteModel.objects.filter(athlete=athlete).delete()
+    predictions_deleted, _ = Prediction.objects.filter(athlete=athlete).delete()
+    return models_deleted + predictions_deleted
+
+
 def prediction_mae(athlete: AthleteProfile) -> dict[str, tuple[float, int]]:
     """MAE and count of the athlete's scored predictions, per subject (exercise or 'ftp')."""
     errors: dict[str, list[float]] = defaultdict(list)

@@ -1,0 +1,23 @@
+"""Celery entry points: load ids, enter the tenant, call one service; safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from coaching.tasks import tenant_task
+from privacy import selectors, services
+
+
+@tenant_task(name="privacy.export_build", acks_late=True, reject_on_worker_lost=True)
+def export_build(request_id: int) -> str:
+    """Build one export's ZIP; a request already built (or gone) is left alone."""
+    row = selectors.data_request_by_id(request_id)
+    if row is None:
+        return "missing"
+    return services.export_build(request=row).status
+
+
+@shared_task(name="privacy.erasures_run", acks_late=True, reject_on_worker_lost=True)
+def erasures_run() -> int:
+    """Hourly: every tenant's erasures whose grace period is over, and expired exports."""
+    return services.erasures_run_due()
