@@ -6,14 +6,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("coaching", "athletes", "programs", "nutrition", "billing")
-# app -> apps it must never import
+APPS = ("coaching", "athletes", "programs", "nutrition", "billing", "privacy")
+# app -> apps it must never import (privacy sits on top: it reaches the others through
+# the registries in athletes/privacy.py; only config imports it)
 FORBIDDEN = {
-    "coaching": {"athletes", "programs", "nutrition", "billing"},
-    "athletes": {"programs", "nutrition", "billing"},
-    "programs": {"nutrition", "billing"},
-    "nutrition": {"billing"},
-    "billing": {"programs", "nutrition"},
+    "coaching": {"athletes", "programs", "nutrition", "billing", "privacy"},
+    "athletes": {"programs", "nutrition", "billing", "privacy"},
+    "programs": {"nutrition", "billing", "privacy"},
+    "nutrition": {"billing", "privacy"},
+    "billing": {"programs", "nutrition", "privacy"},
 }
 
 
