@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
+from athletes.models import (
+    Assessment,
+    AthleteProfile,
+    CheckIn,
+    ConsentEvent,
+    ConsentPolicy,
+    Enrolment,
+)
 from coaching.admin import TenantScopedAdmin
 
 
@@ -29,3 +36,31 @@ class AssessmentAdmin(TenantScopedAdmin):
 class EnrolmentAdmin(TenantScopedAdmin):
     list_display = ["athlete", "tier", "methodology_version", "started", "ended"]
     raw_id_fields = ["athlete"]
+
+
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """Records that only their own services may write (ledgers, policies in force)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    """The consent ledger: who granted or withdrew which purpose, under which policy."""
+
+    list_display = ["athlete", "purpose", "action", "policy", "at"]
+    list_filter = ["purpose", "action"]
+    raw_id_fields = ["athlete"]
+
+
+@admin.register(ConsentPolicy)
+class ConsentPolicyAdmin(ReadOnlyAdmin):
+    list_display = ["purpose", "version", "created"]
+    list_filter = ["purpose"]

@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from coaching import services
+from coaching import audit, services
 from coaching.errors import DomainError
 from coaching.models import (
     Alert,
@@ -40,13 +40,26 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return redirect("admin_tenant_select")
         return None
 
+    def _audit(self, request: HttpRequest, object_id: str | None) -> None:
+        """Staff opening tenant data in the admin is an access to client data: logged."""
+        detail: dict = {"model": self.model._meta.label}
+        if object_id and str(object_id).isdigit():
+            detail["object_id"] = int(object_id)
+        audit.record(action="admin.view", actor_user_id=request.user.pk, detail=detail)
+
     def changelist_view(self, request, extra_context=None):
-        return self._tenant_or_redirect(request) or super().changelist_view(request, extra_context)
+        redirected = self._tenant_or_redirect(request)
+        if redirected:
+            return redirected
+        self._audit(request, None)
+        return super().changelist_view(request, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._tenant_or_redirect(request) or super().changeform_view(
-            request, object_id, form_url, extra_context
-        )
+        redirected = self._tenant_or_redirect(request)
+        if redirected:
+            return redirected
+        self._audit(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
         return self._tenant_or_redirect(request) or super().delete_view(

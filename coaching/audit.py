@@ -14,6 +14,7 @@ looks like an e-mail address, so free text (notes, health values) cannot slip in
 from __future__ import annotations
 
 import datetime
+from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import QuerySet
@@ -59,6 +60,26 @@ def _clean_detail(detail: dict[str, Any] | None) -> dict[str, Any]:
     return detail
 
 
+# The client IP of the request being served, set by `AuditContextMiddleware`; None
+# outside a request (tasks, commands).
+_request_ip: ContextVar[str | None] = ContextVar("audit_request_ip", default=None)
+
+
+class AuditContextMiddleware:
+    """Makes the request's IP available to `record()` without passing the request down
+    through services. REMOTE_ADDR only: behind a proxy, configure the proxy to set it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_ip.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            _request_ip.reset(token)
+
+
 def record(
     *,
     action: str,
@@ -79,6 +100,7 @@ def record(
         subject_user_id=subject_user_id,
         action=action,
         detail=_clean_detail(detail),
+        ip=_request_ip.get(),
     )
 
 

@@ -216,3 +216,25 @@ def test_the_admin_lists_events_read_only(client, tenant_a, client_a):
     assert page.status_code == 200
     assert b"client.view" in page.content
     assert client.get("/admin/coaching/auditevent/add/").status_code == 403
+
+
+def test_staff_opening_client_data_in_the_admin_is_logged_with_the_ip(client, tenant_a, client_a):
+    from coaching.models import AuditEvent
+    from coaching.tenancy import tenant_context
+
+    staff = factories.user("root2@platform.test", mfa=True)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    assert client.post("/admin/tenant/", {"slug": "alpha"}).status_code == 302
+    for path in ("/admin/athletes/checkin/", "/admin/athletes/consentevent/",
+                 "/admin/privacy/datarequest/"):  # fmt: skip
+        assert client.get(path, REMOTE_ADDR="203.0.113.7").status_code == 200
+    with tenant_context(tenant_a):
+        events = list(AuditEvent.objects.filter(action="admin.view").order_by("id"))
+    assert [e.detail["model"] for e in events] == [
+        "athletes.CheckIn", "athletes.ConsentEvent", "privacy.DataRequest",
+    ]  # fmt: skip
+    assert all(e.actor_user_id == staff.pk and e.ip == "203.0.113.7" for e in events)
+    assert all(e.tenant_id == tenant_a.pk for e in events)
+    assert client.get("/admin/athletes/consentevent/add/").status_code == 403

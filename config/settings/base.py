@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.TenantMiddleware",
+    "coaching.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
