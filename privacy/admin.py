@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from athletes.admin import ReadOnlyAdmin
-from privacy.models import DataRequest
+from coaching.admin import TenantScopedAdmin
+from privacy.models import DataRequest, RetentionPolicy
 
 
 @admin.register(DataRequest)
@@ -12,3 +13,10 @@ class DataRequestAdmin(ReadOnlyAdmin):
     list_display = ["athlete", "kind", "status", "requested_at", "due_at", "finished_at"]
     list_filter = ["kind", "status"]
     raw_id_fields = ["athlete"]
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(TenantScopedAdmin):
+    """How long an inactive client's data is kept before `apply_retention` erases it."""
+
+    list_display = ["inactive_months", "enabled", "updated"]

@@ -52,3 +52,30 @@ class DataRequest(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} ({self.pk})"
+
+
+class RetentionPolicy(TenantScoped):
+    """How long the business keeps an inactive client's data (DESIGN.md, Privacy): past
+    `inactive_months` without an enrolment, subscription or access, the scheduled
+    retention run erases them like a grace-period erasure. One row per tenant; a tenant
+    without one gets the defaults (see `privacy.services.retention_policy`)."""
+
+    inactive_months = models.PositiveSmallIntegerField(
+        default=24, help_text="Erase a client this many months after they were last active."
+    )
+    enabled = models.BooleanField(default=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="retentionpolicy_one_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(inactive_months__gte=1),
+                name="retentionpolicy_inactive_months_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "on" if self.enabled else "off"
+        return f"erase after {self.inactive_months} months inactive ({state})"

@@ -14,6 +14,7 @@ Nothing here logs personal data: ids, counts and model labels only.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime
 import io
@@ -22,7 +23,9 @@ import logging
 import os
 import secrets
 import zipfile
+import zoneinfo
 from base64 import b64encode
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from athletes import consent
@@ -43,7 +47,7 @@ from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
 from coaching.models import Membership, MethodologyVersion
 from coaching.tenancy import current_tenant, tenant_context
-from privacy.models import DataRequest
+from privacy.models import DataRequest, RetentionPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -402,4 +406,183 @@ def account_erase(user: AbstractBaseUser) -> dict[int, int]:
                 session.delete()
         get_user_model().objects.filter(pk=user.pk).delete()
         audit.record(action="account.erase", actor_user_id=None, detail={"tenants": len(erased)})
+    return erased
+
+
+# --- Retention -----------------------------------------------------------------------
+# Per-tenant policy (`RetentionPolicy`): a client inactive for longer than
+# `inactive_months` is erased by the scheduled run, through the same erasers as a
+# requested erasure. Inactive = no open enrolment, no live subscription, no open
+# entitlement; the clock starts at the latest end among enrolments and subscriptions (or,
+# never enrolled nor subscribed, at the profile's creation). The latest end, not the
+# enrolment's alone: a client who kept paying after their programme ended is not
+# inactive from the programme's end.
+
+LIVE_SUBSCRIPTION = ("trialing", "active", "past_due")
+OPEN_ENTITLEMENT = ("active", "grace")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One client the policy would erase: why (`reason`) and since when (`since`)."""
+
+    athlete_id: int
+    reason: str  # "enrolment_ended" | "subscription_ended" | "never_enrolled"
+    since: datetime.date
+
+
+@dataclass
+class RetentionReport:
+    tenant_slug: str
+    inactive_months: int
+    enabled: bool
+    cutoff: datetime.date
+    dry_run: bool
+    candidates: list[Candidate] = field(default_factory=list)
+    erased: dict[int, int] = field(default_factory=dict)  # athlete id -> DataRequest id
+    failed: list[int] = field(default_factory=list)  # athlete ids left for the next run
+
+
+def retention_policy() -> RetentionPolicy:
+    """The current tenant's policy; the defaults (24 months, on) when none was saved. Not
+    saved here: reading the policy must not write."""
+    return RetentionPolicy.objects.first() or RetentionPolicy()
+
+
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day of the month `months` earlier, clamped to the month's last day (31
+    March minus one month is 28/29 February)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return datetime.date(year, month, min(day.day, last))
+
+
+def _local_date(value: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.date:
+    return timezone.localtime(value, tz).date()
+
+
+def retention_candidates(today: datetime.date) -> list[Candidate]:
+    """Clients of the current tenant past the retention period on `today` (the tenant's
+    calendar). Empty when the policy is disabled."""
+    from athletes.models import Enrolment
+    from billing.models import Entitlement, Subscription
+
+    policy = retention_policy()
+    if not policy.enabled:
+        return []
+    cutoff = months_before(today, policy.inactive_months)
+    tz = zoneinfo.ZoneInfo(current_tenant().timezone)
+    start_of_today = datetime.datetime.combine(today, datetime.time.min, tzinfo=tz)
+
+    active: set[int] = set(
+        Enrolment.objects.filter(Q(ended__isnull=True) | Q(ended__gte=today)).values_list(
+            "athlete_id", flat=True
+        )
+    )
+    active |= set(
+        Subscription.objects.filter(status__in=LIVE_SUBSCRIPTION).values_list(
+            "athlete_id", flat=True
+        )
+    )
+    active |= set(
+        Entitlement.objects.filter(status__in=OPEN_ENTITLEMENT)
+        .filter(Q(until__isnull=True) | Q(until__gte=start_of_today))
+        .values_list("athlete_id", flat=True)
+    )
+
+    last: dict[int, tuple[datetime.date, str]] = {}
+
+    def seen(athlete_id: int, day: datetime.date, reason: str) -> None:
+        if athlete_id not in last or day > last[athlete_id][0]:
+            last[athlete_id] = (day, reason)
+
+    for athlete_id, ended in Enrolment.objects.filter(ended__isnull=False).values_list(
+        "athlete_id", "ended"
+    ):
+        seen(athlete_id, ended, "enrolment_ended")
+    for athlete_id, *ends in Subscription.objects.values_list(
+        "athlete_id", "canceled_at", "current_period_end", "updated"
+    ):
+        # The latest date Stripe told us of: when it stopped, or the period it ran to.
+        known = [e for e in ends[:2] if e is not None] or [ends[2]]
+        seen(athlete_id, max(_local_date(e, tz) for e in known), "subscription_ended")
+
+    found: list[Candidate] = []
+    for athlete_id, created in AthleteProfile.objects.values_list("pk", "created").order_by("pk"):
+        if athlete_id in active:
+            continue
+        since, reason = last.get(athlete_id, (_local_date(created, tz), "never_enrolled"))
+        if since < cutoff:
+            found.append(Candidate(athlete_id=athlete_id, reason=reason, since=since))
+    return found
+
+
+def _retention_erase(candidate: Candidate, months: int) -> DataRequest:
+    """Erase one candidate now: an erasure request due immediately (no grace: the policy
+    is the notice), run by `erasure_run`, its notes saying it was retention."""
+    with transaction.atomic():
+        athlete = AthleteProfile.objects.select_for_update().get(pk=candidate.athlete_id)
+        row = erasure_request(athlete=athlete, requested_by=None, grace=datetime.timedelta(0))
+        if row.due_at > timezone.now():  # a request already scheduled: due now instead
+            row.due_at = timezone.now()
+            row.save(update_fields=["due_at"])
+        row = erasure_run(request=row)
+        why = f"reason: retention ({candidate.reason} {candidate.since.isoformat()}, "
+        row.notes = [why + f"policy {months} months)", *row.notes]
+        row.save(update_fields=["notes"])
+        audit.record(
+            action="erasure.retention",
+            actor_user_id=None,
+            subject_user_id=None,
+            detail={"request_id": row.pk, "reason": candidate.reason, "months": months},
+        )
+    return row
+
+
+def retention_apply(today: datetime.date, *, dry_run: bool = True) -> RetentionReport:
+    """The current tenant's retention run: the candidates, and unless `dry_run` their
+    erasure, one transaction each (a failure is logged and left for the next run; the
+    others still go)."""
+    policy = retention_policy()
+    report = RetentionReport(
+        tenant_slug=current_tenant().slug,
+        inactive_months=policy.inactive_months,
+        enabled=policy.enabled,
+        cutoff=months_before(today, policy.inactive_months),
+        dry_run=dry_run,
+        candidates=retention_candidates(today),
+    )
+    if dry_run:
+        return report
+    for candidate in report.candidates:
+        try:
+            row = _retention_erase(candidate, policy.inactive_months)
+        except Exception as exc:  # noqa: BLE001 - one client's failure must not stop the rest
+            logger.error(
+                "retention erasure failed: athlete %s (%s)",
+                candidate.athlete_id,
+                type(exc).__name__,
+            )
+            report.failed.append(candidate.athlete_id)
+            continue
+        report.erased[candidate.athlete_id] = row.pk
+    logger.info(
+        "retention run: tenant %s, %s erased, %s failed",
+        report.tenant_slug,
+        len(report.erased),
+        len(report.failed),
+    )
+    return report
+
+
+def retention_run_all() -> dict[str, int]:
+    """The scheduled task: every tenant, in its context, on its own calendar, for real.
+    Returns tenant slug → clients erased."""
+    erased: dict[str, int] = {}
+    for tenant in coaching_selectors.all_tenants():
+        with tenant_context(tenant):
+            report = retention_apply(coaching_selectors.tenant_today(tenant), dry_run=False)
+            erased[tenant.slug] = len(report.erased)
     return erased

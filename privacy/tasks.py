@@ -21,3 +21,10 @@ def export_build(request_id: int) -> str:
 def erasures_run() -> int:
     """Hourly: every tenant's erasures whose grace period is over, and expired exports."""
     return services.erasures_run_due()
+
+
+@shared_task(name="privacy.retention_run", acks_late=True, reject_on_worker_lost=True)
+def retention_run() -> dict[str, int]:
+    """Daily: every tenant's retention policy applied for real (the dry-run report is
+    `manage.py apply_retention`). Safe to run twice: an erased client is no candidate."""
+    return services.retention_run_all()

@@ -171,6 +171,9 @@ def _populate(tenant, email: str) -> None:
         from privacy.models import DataRequest
 
         DataRequest.objects.create(athlete=athlete, kind="export", status="pending")
+        from privacy.models import RetentionPolicy
+
+        RetentionPolicy.objects.create(inactive_months=36)
 
 
 @pytest.fixture
