@@ -399,3 +399,24 @@ def test_another_tenants_athlete_is_404(api, tenant_a, coach_a, client_b):
     missing = api.get("/t/alpha/api/v1/consents/?athlete=987654321")
     assert theirs.status_code == missing.status_code == 404
     assert theirs.content == missing.content
+
+
+def test_a_client_who_has_not_chosen_is_asked_on_every_page_until_they_do(client, tenant_a):
+    account = factories.member(tenant_a, "client", email="new@alpha.test", consents=False)
+    client.force_login(account)
+    home = client.get("/t/alpha/").content.decode()
+    assert "please choose what you agree to" in home
+    consent_page = client.get("/t/alpha/consent/").content.decode()
+    assert "please choose what you agree to" not in consent_page  # not on the page itself
+    with tenant_context(tenant_a):
+        athlete = AthleteProfile.objects.get(user=account)
+        for purpose in consent.PURPOSES:
+            consent.consent_withdraw(athlete, purpose)  # answering "no" counts as answered
+    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()
+
+
+def test_staff_and_consenting_clients_are_not_asked(client, tenant_a, coach_a, client_a):
+    client.force_login(client_a)
+    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()
+    client.force_login(coach_a)
+    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()

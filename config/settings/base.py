@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "coaching.context_processors.tenant",
+                "athletes.context_processors.consent_prompt",
             ],
         },
     },
