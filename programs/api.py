@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from athletes import selectors as athlete_selectors
+from athletes.access import access_of
 from athletes.api import ForAthleteMixin
 from athletes.models import Assessment, AthleteProfile
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
@@ -115,7 +116,24 @@ class PlannedSessionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class PlannedSessionViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class ClientAccessGate:
+    """A client whose access is paused (no open entitlement where the business sells
+    online: `athletes.access`) gets a 403 saying why; staff are not gated."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if athlete_selectors.is_staff(self.membership):
+            return
+        athlete = athlete_selectors.athlete_profile_of(self.membership)
+        if athlete is not None:
+            access = access_of(athlete)
+            if not access.allowed:
+                raise PermissionDenied(access.reason)
+
+
+class PlannedSessionViewSet(
+    ClientAccessGate, TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin
+):
     """Planned sessions with their sets and the reasons behind every number.
     Filter with `?from=YYYY-MM-DD&to=YYYY-MM-DD` and `?athlete=<id>`."""
 
@@ -164,7 +182,9 @@ class BlockGenerateSerializer(serializers.Serializer):
     methodology_version = TenantPrimaryKeyRelatedField(MethodologyVersion, required=False)
 
 
-class BlockViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class BlockViewSet(
+    ClientAccessGate, TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin
+):
     """Program blocks. Staff generate one with POST /blocks/generate/; every block shows
     its adherence per week at /blocks/{id}/adherence/."""
 
@@ -215,6 +235,7 @@ class SessionLogSerializer(serializers.ModelSerializer):
 
 
 class SessionLogViewSet(
+    ClientAccessGate,
     TenantScopedViewSet,
     ForAthleteMixin,
     mixins.ListModelMixin,
@@ -259,7 +280,9 @@ class AutoregulationRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdjustmentViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class AdjustmentViewSet(
+    ClientAccessGate, TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin
+):
     """Changes to planned sessions. Staff: the review queue (`?status=pending`), approve,
     reject, edit (then approve), bulk approve, revert, and a manual night's run. Clients
     see the changes applied to their own plan, each with its sentence. Filter with

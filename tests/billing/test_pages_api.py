@@ -97,6 +97,13 @@ def test_where_the_business_sells_online_access_needs_an_open_entitlement(
     api.force_login(client_a)
     denied = api.get(f"/t/alpha/api/v1/nutrition/{athlete.pk}/targets/")
     assert denied.status_code == 403 and "paused" in denied.json()["error"]["message"]
+    for path in ("planned-sessions", "blocks", "session-logs", "adjustments"):
+        paused = api.get(f"/t/alpha/api/v1/{path}/")
+        assert paused.status_code == 403, path
+        assert "paused" in paused.json()["error"]["message"]
+    coach_api = APIClient()
+    coach_api.force_login(coach_a)
+    assert coach_api.get("/t/alpha/api/v1/planned-sessions/").status_code == 200
     # the coach still sees the client, with the reason
     client.force_login(coach_a)
     staff_view = client.get(f"/t/alpha/plan/{athlete.pk}/").content.decode()
