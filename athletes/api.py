@@ -5,9 +5,25 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from athletes import selectors, services
+from athletes.access import access_of
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.models import MethodologyVersion, Tier
+
+
+class ClientAccessGate:
+    """A client whose access is paused (no open entitlement where the business sells
+    online: `athletes.access`) gets a 403 saying why; staff are not gated."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if selectors.is_staff(self.membership):
+            return
+        athlete = selectors.athlete_profile_of(self.membership)
+        if athlete is not None:
+            access = access_of(athlete)
+            if not access.allowed:
+                raise PermissionDenied(access.reason)
 
 
 class ForAthleteMixin:

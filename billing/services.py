@@ -29,6 +29,8 @@ from billing.models import (
     TierPrice,
     WebhookEvent,
 )
+from coaching import audit
+from coaching import selectors as coaching_selectors
 from coaching import services as coaching_services
 from coaching.errors import DomainError
 from coaching.models import Membership, Tenant, Tier
@@ -346,6 +348,12 @@ def refund(*, invoice: Invoice, amount: int | None, by: Membership) -> Invoice:
         raise _refused(exc) from exc
     invoice.amount_refunded = min(invoice.amount_paid, invoice.amount_refunded + done.amount)
     invoice.save(update_fields=["amount_refunded", "updated"])
+    audit.record(
+        action="billing.refund",
+        actor_user_id=by.user_id,
+        subject_user_id=invoice.athlete.user_id if invoice.athlete_id else None,
+        detail={"invoice_id": invoice.pk, "amount_cents": amount},
+    )
     return invoice
 
 
@@ -641,6 +649,20 @@ def tenant_plan_seats_sync(tenant: Tenant) -> Any:
     plan.status = remote.status
     plan.save(update_fields=["quantity", "status", "updated"])
     return plan
+
+
+def tenant_plans_seats_sync_all() -> dict[str, int]:
+    """Every business's seat count; one business's Stripe error doesn't stop the others."""
+    changed = failed = 0
+    for tenant in coaching_selectors.all_tenants():
+        try:
+            before = selectors.tenant_plan_of(tenant)
+            quantity = before.quantity if before is not None else None
+            after = tenant_plan_seats_sync(tenant)
+            changed += int(after is not None and after.quantity != quantity)
+        except BillingError:
+            failed += 1
+    return {"changed": changed, "failed": failed}
 
 
 def _handle_platform(event: WebhookEvent, obj: dict[str, Any]) -> bool:

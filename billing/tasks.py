@@ -25,15 +25,5 @@ def process_event(event_pk: int) -> str:
 def sync_tenant_plans() -> dict[str, int]:
     """Daily: bill every coaching business for the clients active today."""
     from billing import services
-    from coaching.selectors import all_tenants
 
-    changed = failed = 0
-    for tenant in all_tenants():
-        try:
-            before = services.selectors.tenant_plan_of(tenant)
-            quantity = before.quantity if before is not None else None
-            after = services.tenant_plan_seats_sync(tenant)
-            changed += int(after is not None and after.quantity != quantity)
-        except services.BillingError:
-            failed += 1
-    return {"changed": changed, "failed": failed}
+    return services.tenant_plans_seats_sync_all()

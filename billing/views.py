@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 from athletes import selectors as athlete_selectors
 from billing import reports, selectors, services
 from billing.gateway import Gateway
-from coaching import audit
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
 from coaching.models import Membership
@@ -196,9 +195,6 @@ def billing_admin(request: HttpRequest) -> HttpResponse:
                 raw = request.POST.get("amount", "").strip()
                 amount = round(float(raw) * 100) if raw else None
                 services.refund(invoice=invoice, amount=amount, by=membership)
-                audit.record(action="billing.refund", actor_user_id=request.user.pk,
-                             subject_user_id=invoice.athlete.user_id,
-                             detail={"invoice_id": invoice.pk, "amount_cents": amount})  # fmt: skip
                 messages.success(request, "Refunded.")
         except ValueError:
             messages.error(request, "The amount must be a number, e.g. 12.50.")

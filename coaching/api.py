@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from coaching import audit, selectors, services
+from coaching import selectors, services
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.api_conf import TenantNotFound
 from coaching.methodology import rules_diff
@@ -299,11 +299,8 @@ class MembershipViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         client = services.membership_assign_coach(
-            client=client, coach=serializer.validated_data["coach"]
+            client=client, coach=serializer.validated_data["coach"], by=self.membership
         )
-        audit.record(action="membership.assign_coach", actor_user_id=request.user.pk,
-                     subject_user_id=client.user_id,
-                     detail={"membership_id": client.pk, "coach_id": client.coach_id})  # fmt: skip
         return Response(MembershipSerializer(client).data)
 
 

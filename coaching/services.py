@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from coaching import selectors
+from coaching import audit, selectors
 from coaching.errors import DomainError
 from coaching.methodology import RulesInvalid, ValidatedRules, default_rules, validate_rules
 from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tier
@@ -298,9 +298,12 @@ def _same_tenant(membership: Membership) -> bool:
 
 
 @transaction.atomic
-def membership_assign_coach(*, client: Membership, coach: Membership | None) -> Membership:
+def membership_assign_coach(
+    *, client: Membership, coach: Membership | None, by: Membership | None = None
+) -> Membership:
     """Route `client`'s alerts to `coach` (a coach or owner of the same business);
-    `None` unassigns, so every coach and owner sees them again."""
+    `None` unassigns, so every coach and owner sees them again. `by` (the member making
+    the change) is written to the audit log."""
     if not _same_tenant(client) or client.role != Membership.Role.CLIENT:
         raise AssignmentInvalid(
             "Only a client of this business can be assigned a coach.",
@@ -316,6 +319,12 @@ def membership_assign_coach(*, client: Membership, coach: Membership | None) -> 
     client = Membership.objects.select_for_update().get(pk=client.pk)
     client.coach = coach
     client.save(update_fields=["coach"])
+    audit.record(
+        action="membership.assign_coach",
+        actor_user_id=by.user_id if by is not None else None,
+        subject_user_id=client.user_id,
+        detail={"membership_id": client.pk, "coach_id": client.coach_id},
+    )
     return client
 
 

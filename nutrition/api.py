@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from athletes import selectors as athlete_selectors
-from athletes.access import access_of
+from athletes.api import ClientAccessGate
 from athletes.models import AthleteProfile
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from nutrition import reports, selectors, services
@@ -209,7 +209,7 @@ class WeightTrendSerializer(serializers.Serializer):
 # --- per athlete ------------------------------------------------------------------------
 
 
-class NutritionViewSet(TenantScopedViewSet):
+class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
     """One athlete's nutrition (the id is the athlete profile's)."""
 
     queryset = AthleteProfile.objects
@@ -217,16 +217,6 @@ class NutritionViewSet(TenantScopedViewSet):
 
     def scope_queryset(self, queryset):
         return athlete_selectors.profiles_visible_to(self.membership)
-
-    def get_object(self) -> AthleteProfile:
-        """A client without access (no open entitlement where the business sells online)
-        gets a 403 saying why; staff still see the athlete."""
-        athlete = super().get_object()
-        if not athlete_selectors.is_staff(self.membership):
-            access = access_of(athlete)
-            if not access.allowed:
-                raise PermissionDenied(access.reason)
-        return athlete
 
     def _day(self, day: str) -> datetime.date:
         return _date(day, "date")

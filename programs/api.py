@@ -7,8 +7,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from athletes import selectors as athlete_selectors
-from athletes.access import access_of
-from athletes.api import ForAthleteMixin
+from athletes.api import ClientAccessGate, ForAthleteMixin
 from athletes.models import Assessment, AthleteProfile
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.models import MethodologyVersion
@@ -114,21 +113,6 @@ class PlannedSessionSerializer(serializers.ModelSerializer):
             "duration_min", "endurance_type", "zone", "target_low", "target_high",
             "target_unit", "planned_tss", "rest_day", "notes", "derivation", "sets",
         ]  # fmt: skip
-
-
-class ClientAccessGate:
-    """A client whose access is paused (no open entitlement where the business sells
-    online: `athletes.access`) gets a 403 saying why; staff are not gated."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if athlete_selectors.is_staff(self.membership):
-            return
-        athlete = athlete_selectors.athlete_profile_of(self.membership)
-        if athlete is not None:
-            access = access_of(athlete)
-            if not access.allowed:
-                raise PermissionDenied(access.reason)
 
 
 class PlannedSessionViewSet(

@@ -157,38 +157,6 @@ def test_a_client_reading_their_own_pages_is_not_logged(client, tenant_a, client
     assert _events() == []
 
 
-def test_a_refund_from_the_billing_admin_is_logged(
-    client, monkeypatch, tenant_a, owner_a, client_a
-):
-    from billing import services as billing_services
-    from billing.models import Invoice, Subscription
-
-    _version, tier = factories.methodology_on_sale(tenant_a)
-    with tenant_context(tenant_a):
-        athlete = AthleteProfile.objects.get(user=client_a)
-        subscription = Subscription.objects.create(
-            athlete=athlete, tier=tier, stripe_subscription_id="sub_1", stripe_customer_id="cus_1",
-            price_id="price_1", status="active",
-        )  # fmt: skip
-        invoice = Invoice.objects.create(
-            athlete=athlete, subscription=subscription, stripe_invoice_id="in_1", status="paid",
-            amount_due=2900, amount_paid=2900, currency="eur", issued=timezone.now(),
-        )  # fmt: skip
-    monkeypatch.setattr(billing_services, "refund", lambda *, invoice, amount, by: invoice)
-    client.force_login(owner_a)
-    response = client.post(
-        "/t/alpha/billing/admin/", {"action": "refund", "invoice": invoice.pk, "amount": "5.00"}
-    )
-    assert response.status_code == 302
-    (event,) = _events("billing.refund")
-    assert (event.tenant_id, event.actor_user_id, event.subject_user_id) == (
-        tenant_a.pk,
-        owner_a.pk,
-        client_a.pk,
-    )
-    assert event.detail == {"invoice_id": invoice.pk, "amount_cents": 500}
-
-
 def test_assigning_a_coach_is_logged(tenant_a, owner_a, coach_a, client_a):
     with tenant_context(tenant_a):
         client_m = Membership.objects.get(user=client_a)

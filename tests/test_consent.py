@@ -31,20 +31,40 @@ def api():
     return APIClient()
 
 
+class _AuditRows:
+    """The audit log's rows written since the fixture began, read from the real table
+    each time (as dicts with the keys `record()` takes)."""
+
+    def __init__(self) -> None:
+        from coaching.models import AuditEvent
+
+        last = AuditEvent.objects.order_by("-id").first()
+        self._after = last.pk if last is not None else 0
+
+    def _rows(self) -> list[dict]:
+        from coaching.models import AuditEvent
+
+        return [
+            {
+                "action": e.action,
+                "actor_user_id": e.actor_user_id,
+                "subject_user_id": e.subject_user_id,
+                "detail": e.detail,
+            }
+            for e in AuditEvent.objects.filter(pk__gt=self._after).order_by("id")
+        ]
+
+    def __iter__(self):
+        return iter(self._rows())
+
+    def __getitem__(self, index):
+        return self._rows()[index]
+
+
 @pytest.fixture
-def audits(monkeypatch):
-    """The audit calls consent makes (recorded here, and passed on to the real log)."""
-    from coaching import audit
-
-    calls: list[dict] = []
-    real = audit.record
-
-    def recorder(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(audit, "record", recorder)
-    return calls
+def audits(db):
+    """The audit events consent writes, from the real log."""
+    return _AuditRows()
 
 
 @pytest.fixture

@@ -438,3 +438,27 @@ def test_connect_onboarding_creates_the_account_once_and_returns_a_link(
     assert (
         BillingAccount.objects.get(tenant=tenant_a).stripe_account_id == account.stripe_account_id
     )
+
+
+def test_a_refund_from_the_billing_admin_page_is_audited(client, shop, tenant_a, owner_a, client_a):
+    from coaching import audit
+
+    sub = _subscribe(shop)
+    _deliver(client, _sub_event("customer.subscription.created", sub))
+    _deliver(client, _invoice_event("invoice.paid", sub["latest_invoice"]))
+    with tenant_context(tenant_a):
+        invoice = Invoice.objects.get()
+    client.force_login(owner_a)
+    response = client.post(
+        "/t/alpha/billing/admin/", {"action": "refund", "invoice": invoice.pk, "amount": "5.00"}
+    )
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        assert Invoice.objects.get().amount_refunded == 500
+    (event,) = audit.audit_events(action="billing.refund")
+    assert (event.tenant_id, event.actor_user_id, event.subject_user_id) == (
+        tenant_a.pk,
+        owner_a.pk,
+        client_a.pk,
+    )
+    assert event.detail == {"invoice_id": invoice.pk, "amount_cents": 500}
