@@ -36,7 +36,7 @@ from athletes.privacy import (
     register_not_personal,
     rows_by,
 )
-from coaching.models import Alert, Membership, MethodologyVersion
+from coaching.models import Alert, Invitation, Membership, MethodologyVersion, NightlyStep
 
 # Erasure order: rows hanging off the athlete run at 10–90, the profile at 200, the
 # membership (and its alerts) after it; account-level rows last (no-ops per tenant).
@@ -52,6 +52,28 @@ def _profile_rows(athlete: AthleteProfile) -> list[dict[str, Any]]:
 def _profile_erase(athlete: AthleteProfile) -> int:
     _, per_model = AthleteProfile.objects.filter(pk=athlete.pk).delete()
     return per_model.get(AthleteProfile._meta.label, 0)
+
+
+def _invitations(athlete: AthleteProfile):
+    """Invitations sent to the person: accepted by their account, or still addressed to
+    their e-mail (an open or lapsed invitation names them too)."""
+    from django.db.models import Q
+
+    email = athlete.user.email if athlete.user_id else ""
+    match = Q(accepted_by_id=athlete.user_id)
+    if email:
+        match |= Q(email__iexact=email)
+    return Invitation.objects.filter(match)
+
+
+def _invitation_rows(athlete: AthleteProfile) -> list[dict[str, Any]]:
+    fields = [f.attname for f in Invitation._meta.concrete_fields if f.name != "token_hash"]
+    return list(_invitations(athlete).order_by("pk").values(*fields))
+
+
+def _invitation_erase(athlete: AthleteProfile) -> int:
+    _, per_model = _invitations(athlete).delete()
+    return per_model.get(Invitation._meta.label, 0)
 
 
 def _kept_with_account(athlete: AthleteProfile) -> int:
@@ -110,6 +132,10 @@ def register() -> None:
         Alert, name="alerts", path="client__user_id", order=MEMBERSHIP_ORDER - 1, tabular=True
     )
     register_athlete_model(Membership, name="membership", path="user_id", order=MEMBERSHIP_ORDER)
+    register_exporter(Invitation, name="invitations", rows=_invitation_rows, tabular=True)
+    register_eraser(Invitation, erase=_invitation_erase, order=50)
+    # The nightly pipeline's record of each step of the client's nights (coaching.nightly).
+    register_athlete_model(NightlyStep, name="nightly_steps", tabular=True, order=50)
     register_not_personal(
         MethodologyVersion,
         "created_by is the coach who wrote the rules: the rules are the tenant's work, "

@@ -23,7 +23,7 @@ from athletes.privacy import (
     register_not_personal,
     rows_by,
 )
-from billing import selectors
+from billing import selectors, services
 from billing.gateway import Gateway
 from billing.models import (
     BillingAccount,
@@ -43,6 +43,7 @@ def customer_erase(athlete: AthleteProfile) -> int:
     """Delete the Stripe customer first: if Stripe refuses, the GatewayError rolls the
     whole erasure back and the next run retries, rather than forgetting the id."""
     customers = list(Customer.objects.filter(athlete=athlete))
+    services.webhook_payloads_forget_customer([c.stripe_customer_id for c in customers])
     if customers:
         stripe = Gateway.from_settings()
         if stripe.configured:
@@ -76,5 +77,7 @@ register_not_personal(TenantPlan, "What the platform bills a tenant (a business)
 register_not_personal(
     WebhookEvent,
     "Raw Stripe events kept for idempotency, platform data with no FK to a person. "
-    "Payloads can quote a customer's e-mail: pruning old events is still to do.",
+    "Payloads can quote a customer's e-mail: they are blanked after "
+    "STRIPE_EVENT_PAYLOAD_DAYS (billing.prune_webhook_payloads) and at once when the "
+    "customer is erased (customer_erase).",
 )

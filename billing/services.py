@@ -8,11 +8,14 @@ payload, so events delivered twice or out of order converge on Stripe's current 
 
 from __future__ import annotations
 
+import datetime
 import logging
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from athletes import selectors as athlete_selectors
@@ -29,7 +32,7 @@ from billing.models import (
     TierPrice,
     WebhookEvent,
 )
-from coaching import audit
+from coaching import audit, lifecycle
 from coaching import selectors as coaching_selectors
 from coaching import services as coaching_services
 from coaching.errors import DomainError
@@ -623,6 +626,7 @@ def tenant_plan_sync(subscription_id: str, *, tenant: Tenant) -> Any:
     plan.current_period_end = remote.current_period_end
     plan.cancel_at_period_end = remote.cancel_at_period_end
     plan.save()
+    lifecycle.tenant_plan_status_changed(tenant=tenant, plan_status=plan.status)
     return plan
 
 
@@ -663,6 +667,50 @@ def tenant_plans_seats_sync_all() -> dict[str, int]:
         except BillingError:
             failed += 1
     return {"changed": changed, "failed": failed}
+
+
+def tenant_billing_stop(tenant: Tenant) -> dict[str, int]:
+    """The business is leaving (offboarding): no client is charged again and the platform
+    stops billing it. Every live subscription, the clients' on the tenant's account and
+    the tenant's own plan, is set to end at its period end (no refunds are made here;
+    those stay the business's call). Idempotent: a re-run sends the same keys.
+
+    Without Stripe configured there is nothing to stop (counts are zero)."""
+    found = Gateway.from_settings()
+    stopped = {"subscriptions": 0, "platform_plan": 0}
+    if not found.configured:
+        return stopped
+    with tenant_context(tenant):
+        account = _account()
+        live = list(Subscription.objects.filter(status__in=selectors.LIVE))
+        for sub in live:
+            try:
+                found.subscription_cancel_at_period_end(
+                    sub.stripe_subscription_id,
+                    cancel=True,
+                    account=account,
+                    idempotency_key=f"offboard-{sub.stripe_subscription_id}",
+                )
+            except GatewayError as exc:
+                if exc.code == "resource_missing":  # Stripe no longer has it: nothing to stop
+                    continue
+                raise _refused(exc) from exc
+            stopped["subscriptions"] += 1
+    plan = selectors.tenant_plan_of(tenant)
+    if plan is not None and plan.stripe_subscription_id and plan.status in selectors.LIVE:
+        try:
+            found.subscription_cancel_at_period_end(
+                plan.stripe_subscription_id,
+                cancel=True,
+                account=None,
+                idempotency_key=f"offboard-{plan.stripe_subscription_id}",
+            )
+        except GatewayError as exc:
+            raise _refused(exc) from exc
+        plan.cancel_at_period_end = True
+        plan.save(update_fields=["cancel_at_period_end", "updated"])
+        stopped["platform_plan"] = 1
+    return stopped
 
 
 def _handle_platform(event: WebhookEvent, obj: dict[str, Any]) -> bool:
@@ -791,6 +839,28 @@ def event_process(event_pk: int) -> WebhookEvent:
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "error", "tenant", "processed_at", "attempts"])
         return event
+
+
+def webhook_payloads_prune(now: datetime.datetime | None = None) -> int:
+    """Blank the stored payload of events older than STRIPE_EVENT_PAYLOAD_DAYS: Stripe
+    payloads quote customers' names and e-mails, and once an event is settled only its id
+    (for idempotency), type and outcome are needed. Events still pending keep theirs."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.STRIPE_EVENT_PAYLOAD_DAYS)
+    return (
+        WebhookEvent.objects.filter(received__lt=cutoff)
+        .exclude(status=WebhookEvent.Status.PENDING)
+        .exclude(payload={})
+        .update(payload={})
+    )
+
+
+def webhook_payloads_forget_customer(customer_ids: list[str]) -> int:
+    """Erasure: blank every stored event that names one of these customers now, rather
+    than when the retention prune gets to it."""
+    if not customer_ids:
+        return 0
+    mentions = Q(object_id__in=customer_ids) | Q(payload__data__object__customer__in=customer_ids)
+    return WebhookEvent.objects.filter(mentions).exclude(payload={}).update(payload={})
 
 
 __all__ = [

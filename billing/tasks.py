@@ -27,3 +27,11 @@ def sync_tenant_plans() -> dict[str, int]:
     from billing import services
 
     return services.tenant_plans_seats_sync_all()
+
+
+@shared_task(name="billing.prune_webhook_payloads", acks_late=True, reject_on_worker_lost=True)
+def prune_webhook_payloads() -> int:
+    """Daily: blank settled Stripe events' payloads past their retention."""
+    from billing import services
+
+    return services.webhook_payloads_prune()

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -23,6 +23,19 @@ from billing.gateway import Gateway
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
 from coaching.models import Membership
+
+
+def is_platform_plan_payment(request: HttpRequest) -> bool:
+    """An owner starting the platform plan's checkout: the one write a suspended
+    business may make (see `coaching.middleware.allow_while_suspended`)."""
+    membership = getattr(request, "membership", None)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.url_name == "billing_admin" and request.POST.get("action") == "plan"
 
 
 @csrf_exempt

@@ -15,11 +15,12 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from coaching import audit, services
+from coaching import audit, lifecycle, services
 from coaching.errors import DomainError
 from coaching.models import (
     Alert,
     AuditEvent,
+    Invitation,
     Membership,
     Methodology,
     MethodologyVersion,
@@ -72,11 +73,123 @@ class TenantScopedAdmin(admin.ModelAdmin):
         )
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Platform records staff read (tenants, the audit log itself): every view logged."""
+
+    def changelist_view(self, request, extra_context=None):
+        audit.record(
+            action="admin.view",
+            actor_user_id=request.user.pk,
+            detail={"model": self.model._meta.label},
+        )
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        detail: dict = {"model": self.model._meta.label}
+        if object_id and str(object_id).isdigit():
+            detail["object_id"] = int(object_id)
+        audit.record(action="admin.view", actor_user_id=request.user.pk, detail=detail)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+# Apps above coaching add tenant actions here (privacy: offboarding), since coaching may
+# not import them.
+_tenant_actions: list = []
+
+
+def register_tenant_action(action) -> None:
+    """Add an admin action (a function decorated with `@admin.action`) to TenantAdmin."""
+    if action not in _tenant_actions:
+        _tenant_actions.append(action)
+
+
+class TenantCreationForm(forms.ModelForm):
+    owner_email = forms.EmailField(
+        help_text="The owner gets an invitation by e-mail (valid 14 days)."
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "timezone", "currency", "brand_colour"]
+
+
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "status", "timezone", "currency", "created"]
+class TenantAdmin(AuditedAdmin):
+    """Onboarding, suspension and reactivation go through `coaching.lifecycle` (audited,
+    owner invited); offboarding is `privacy.offboarding`. Tenants are never deleted here."""
+
+    list_display = ["slug", "name", "status", "status_reason", "timezone", "currency", "created"]
     list_filter = ["status"]
     search_fields = ["slug", "name"]
+    fields = [
+        "slug", "name", "timezone", "currency", "brand_colour",
+        "status", "status_reason", "status_changed", "delete_after", "deleted_at",
+    ]  # fmt: skip
+    readonly_fields = [
+        "slug", "status", "status_reason", "status_changed", "delete_after", "deleted_at"
+    ]  # fmt: skip
+    actions = ["suspend", "reactivate"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TenantCreationForm
+            kwargs["fields"] = [*TenantCreationForm.Meta.fields, "owner_email"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [*TenantCreationForm.Meta.fields, "owner_email"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        onboarded = lifecycle.tenant_create(
+            slug=data["slug"],
+            name=data["name"],
+            timezone_name=data["timezone"],
+            currency=data["currency"],
+            brand_colour=data["brand_colour"],
+            owner_email=data["owner_email"],
+            by_user_id=request.user.pk,
+        )
+        obj.pk = onboarded.tenant.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        for action in _tenant_actions:
+            actions[action.__name__] = self.get_action(action)
+        return actions
+
+    @admin.action(description="Suspend (read-only, nightly run skipped)")
+    def suspend(self, request: HttpRequest, queryset) -> None:
+        for tenant in queryset:
+            try:
+                lifecycle.tenant_suspend(
+                    tenant=tenant, reason="Suspended by platform staff.", by_user_id=request.user.pk
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{tenant.slug}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{tenant.slug} suspended.")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request: HttpRequest, queryset) -> None:
+        for tenant in queryset:
+            try:
+                lifecycle.tenant_reactivate(tenant=tenant, by_user_id=request.user.pk)
+            except DomainError as exc:
+                self.message_user(request, f"{tenant.slug}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{tenant.slug} is active.")
 
 
 @admin.register(Membership)
@@ -192,7 +305,7 @@ class AlertAdmin(TenantScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedAdmin):
     """Read-only, across tenants (platform staff): filter by tenant and action. The log is
     append-only; rows leave only through `manage.py audit_prune`."""
 
@@ -210,4 +323,19 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantScopedAdmin):
+    """Read-only: invitations are sent and withdrawn on the members page (audited)."""
+
+    list_display = ["email", "role", "created", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

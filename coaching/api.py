@@ -19,11 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from coaching import selectors, services
+from coaching import nightly, selectors, services
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.api_conf import TenantNotFound
 from coaching.methodology import rules_diff
-from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tier
+from coaching.models import (
+    Alert,
+    Membership,
+    Methodology,
+    MethodologyVersion,
+    NightlyRun,
+    NightlyStep,
+    Tier,
+)
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COACH)
 WRITE_REFUSED = "Only the business's owners and coaches can change methodologies and tiers."
@@ -412,11 +420,56 @@ class AlertViewSet(
         return Response(AlertSerializer(alert).data)
 
 
+class NightlyRunSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = NightlyRun
+        fields = [
+            "id", "date", "status", "trigger", "total", "done", "failed", "skipped", "percent",
+            "reason", "created", "started", "finished",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class NightlyFailureSerializer(serializers.ModelSerializer):
+    """A failed step of one subscriber: the athlete id and the error class and message."""
+
+    class Meta:
+        model = NightlyStep
+        fields = ["id", "athlete", "date", "step", "status", "reason", "ms", "at"]
+        read_only_fields = fields
+
+
+class NightlyRunViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+):
+    """The tenant's nightly runs (read-only; owners and admins): progress counts, and
+    `failures` lists each subscriber step that failed with its error."""
+
+    queryset = NightlyRun.objects
+    serializer_class = NightlyRunSerializer
+    allowed_roles = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+    def scope_queryset(self, queryset):
+        return nightly.runs()
+
+    @extend_schema(responses=NightlyFailureSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def failures(self, request: Request, pk: str | None = None) -> Response:
+        rows = nightly.failures_of(self.get_object())
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(NightlyFailureSerializer(page, many=True).data)
+
+
 router = DefaultRouter()
 router.register("methodologies", MethodologyViewSet, basename="methodology")
 router.register("versions", VersionViewSet, basename="methodology-version")
 router.register("tiers", TierViewSet, basename="tier")
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("nightly-runs", NightlyRunViewSet, basename="nightly-run")
 
 urlpatterns = [path("", include(router.urls))]

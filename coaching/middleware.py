@@ -30,6 +30,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MFA_EXEMPT = ("/accounts/", "/api/")
 
 
+SuspendedWriteCheck = Callable[[HttpRequest], bool]
+_suspended_write_checks: list[SuspendedWriteCheck] = []
+
+
+def allow_while_suspended(check: SuspendedWriteCheck) -> None:
+    """Let apps name the few writes a suspended tenant still needs (paying the platform
+    plan that lifts the suspension); everything else stays read-only."""
+    if check not in _suspended_write_checks:
+        _suspended_write_checks.append(check)
+
+
 def _slug_from_host(host: str) -> str | None:
     base = settings.TENANT_BASE_DOMAIN.lower()
     host = host.split(":", 1)[0].lower()
@@ -100,7 +111,12 @@ class TenantMiddleware:
 
     def _within_tenant(self, request: HttpRequest, tenant: Tenant) -> HttpResponse:
         is_api = request.path_info.startswith("/api/")
-        if not tenant.is_writable and request.method not in SAFE_METHODS and not is_api:
+        if (
+            not tenant.is_writable
+            and request.method not in SAFE_METHODS
+            and not is_api
+            and not any(check(request) for check in _suspended_write_checks)
+        ):
             return render(request, "coaching/tenant_read_only.html", {"tenant": tenant}, status=403)
         membership = request.membership
         if (

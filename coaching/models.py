@@ -55,6 +55,22 @@ class Tenant(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created = models.DateTimeField(auto_now_add=True)
+    # Branding: the tenant's pages carry its colour and logo. The logo is stored in the
+    # row (small, validated PNG/JPEG/WebP; never SVG, which can carry script) so every
+    # deployment serves it without a media store.
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#1f5fbf",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1f5fbf.")],
+    )
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=32, blank=True, editable=False)
+    # Lifecycle (coaching.lifecycle): why and when the status last changed, and for an
+    # offboarded tenant the day its data is deleted and when that happened.
+    status_reason = models.CharField(max_length=200, blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
+    delete_after = models.DateField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]
@@ -114,6 +130,54 @@ class Membership(TenantScoped):
     @property
     def is_staff_role(self) -> bool:
         return self.role in settings.MFA_REQUIRED_ROLES
+
+
+class Invitation(TenantScoped):
+    """An e-mailed invitation to join a tenant in a role. Only a hash of the token is
+    stored, so a database read cannot be turned into someone's seat. Accepting creates
+    (or re-roles) the membership through `coaching.lifecycle.invitation_accept`."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, editable=False)
+    invited_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "token_hash"], name="invitation_unique_tenant_token"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
 
 
 # --- Methodologies (versioned rules) and the tiers that sell them ---------------------
@@ -439,3 +503,91 @@ class AuditEvent(models.Model):
         raise AuditLogIsAppendOnly(
             "audit events are deleted only by retention (manage.py audit_prune)"
         )
+
+
+# --- The nightly pipeline frame (DESIGN.md, Nightly pipeline; coaching.nightly) --------
+
+
+class NightlyRun(TenantScoped):
+    """One tenant's night: the pipeline for the tenant-local `date` that just finished.
+
+    UNIQUE (tenant, date) is what makes two beat ticks, two beat processes or a manual
+    run racing the dispatcher create one run. Counts move by F() expressions in the same
+    transaction as a subscriber's last step, so a redelivered chunk never counts twice.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    class Trigger(models.TextChoices):
+        BEAT = "beat", "Beat"
+        MANUAL = "manual", "Manual"
+
+    date = models.DateField(help_text="The tenant-local day the night follows.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.BEAT)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "date"], name="nightlyrun_unique_tenant_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"night of {self.date} ({self.status})"
+
+    @property
+    def accounted(self) -> int:
+        return self.done + self.failed + self.skipped
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.accounted / self.total))
+
+
+class NightlyStep(TenantScoped):
+    """One registered step of one subscriber's night. The row is the claim: it is
+    inserted in the same transaction as the step's writes, so it exists iff the step's
+    work committed, and UNIQUE (tenant, athlete, date, step) makes a duplicated chunk wait
+    and then skip. `reason` holds a consent/access reason or an exception class and
+    message, never names or health values."""
+
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(NightlyRun, on_delete=models.CASCADE, related_name="steps")
+    athlete = models.ForeignKey(
+        "athletes.AthleteProfile", on_delete=models.CASCADE, related_name="+"
+    )
+    date = models.DateField()
+    step = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    ms = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "athlete_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "date", "step"], name="nightlystep_unique_step"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "run", "status"], name="nightlystep_run_status")]
+
+    def __str__(self) -> str:
+        return f"{self.step} for {self.athlete_id} on {self.date}: {self.status}"

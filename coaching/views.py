@@ -249,3 +249,83 @@ def alert_decide(request: HttpRequest, alert_id: int, decision: str) -> HttpResp
     if request.POST.get("next") == "detail":
         return redirect("alert_detail", alert_id=alert.pk)
     return redirect("alerts")
+
+
+# --- the nightly pipeline: progress for owners, admins and platform staff -----------
+
+NIGHTLY_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+def _nightly_viewer(request: HttpRequest) -> None:
+    """Owners and admins of the tenant, and platform staff (with TOTP); everyone else gets
+    the same 404 as a stranger."""
+    from coaching.access import user_has_mfa
+
+    if request.tenant is None:
+        raise Http404("No such page.")
+    membership = request.membership
+    if membership is not None and membership.role in NIGHTLY_ROLES:
+        return
+    if request.user.is_staff and user_has_mfa(request.user):
+        return
+    raise Http404("No such page.")
+
+
+@login_required
+@require_GET
+def nightly_runs(request: HttpRequest) -> HttpResponse:
+    """The tenant's nights, newest first; unfinished ones poll their progress (htmx)."""
+    from coaching import nightly
+
+    _nightly_viewer(request)
+    runs = list(nightly.runs()[:30])
+    return render(request, "coaching/nightly.html", {"runs": runs})
+
+
+@login_required
+@require_GET
+def nightly_run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The progress bar of one run (the fragment htmx swaps in every few seconds)."""
+    from coaching import nightly
+
+    _nightly_viewer(request)
+    run = nightly.run_by_id(run_id)
+    if run is None:
+        raise Http404("No such run.")
+    return render(request, "coaching/nightly_progress.html", {"run": run})
+
+
+@login_required
+@require_GET
+def nightly_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One run: its counts, and each failed subscriber with the step and the error."""
+    from coaching import nightly
+
+    _nightly_viewer(request)
+    run = nightly.run_by_id(run_id)
+    if run is None:
+        raise Http404("No such run.")
+    failures = list(nightly.failures_of(run).select_related("athlete"))
+    return render(
+        request,
+        "coaching/nightly_run.html",
+        {"run": run, "failures": nightly_failure_rows(failures)},
+    )
+
+
+def nightly_failure_rows(failures: list[Any]) -> list[dict[str, Any]]:
+    """Failures with the client named as the inbox names them (never in logs)."""
+    from coaching import nightly
+
+    members = nightly.memberships_by_user_ids([f.athlete.user_id for f in failures])
+    return [
+        {
+            "step": failure,
+            "client": (
+                selectors.client_label(members[failure.athlete.user_id])
+                if failure.athlete.user_id in members
+                else f"athlete {failure.athlete_id}"
+            ),
+        }
+        for failure in failures
+    ]

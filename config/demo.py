@@ -121,6 +121,7 @@ class DemoTenantSpec:
     methodology_description: str
     # Monthly prices of the DIY, Hybrid and Premium tiers, in the tenant's currency.
     prices: tuple[str, str, str]
+    brand_colour: str = "#1f5fbf"
 
     @property
     def email_domain(self) -> str:
@@ -144,6 +145,7 @@ DEMO_TENANTS = (
             "pattern accessories. Deload every fourth week."
         ),
         prices=("29.00", "79.00", "199.00"),
+        brand_colour="#b3261e",
     ),
     DemoTenantSpec(
         slug="tempo",
@@ -160,6 +162,7 @@ DEMO_TENANTS = (
             "sessions and a long run each week, volume rising 5 % a week, then a deload week."
         ),
         prices=("25.00", "69.00", "179.00"),
+        brand_colour="#0f766e",
     ),
 )
 DEMO_SLUGS = tuple(spec.slug for spec in DEMO_TENANTS)
@@ -613,7 +616,13 @@ def _tenant_seed(
     days: list[datetime.date],
     counts: Counter[str],
 ) -> _Offer:
-    tenant = Tenant(slug=spec.slug, name=spec.name, timezone=spec.timezone, currency=spec.currency)
+    tenant = Tenant(
+        slug=spec.slug,
+        name=spec.name,
+        timezone=spec.timezone,
+        currency=spec.currency,
+        brand_colour=spec.brand_colour,
+    )
     tenant.full_clean()
     tenant.save()
     counts["tenants"] += 1

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import views as billing_views
-from coaching import views
+from coaching import views, views_lifecycle
 
 api_v1 = [
     path("", include("athletes.api")),
@@ -38,6 +38,18 @@ urlpatterns = [
         "alerts/<int:alert_id>/<str:decision>/",
         views.alert_decide,
         name="alert_decide",
+    ),
+    path("members/", views_lifecycle.members, name="members"),
+    path("branding/", views_lifecycle.branding, name="branding"),
+    path("brand/logo", views_lifecycle.brand_logo, name="brand_logo"),
+    path("invite/<str:token>/", views_lifecycle.invitation, name="invitation"),
+    path("start/", views_lifecycle.tenant_signup, name="tenant_signup"),
+    path("nightly/", views.nightly_runs, name="nightly_runs"),
+    path("nightly/<int:run_id>/", views.nightly_run_detail, name="nightly_run"),
+    path(
+        "nightly/<int:run_id>/progress/",
+        views.nightly_run_progress,
+        name="nightly_run_progress",
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/tenant/", views.admin_tenant_select, name="admin_tenant_select"),

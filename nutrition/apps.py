@@ -13,4 +13,8 @@ class NutritionConfig(AppConfig):
         from programs.services import subjects
 
         subjects.register(Adjustment.Subject.ENERGY, services.ENERGY_SUBJECT)
+        from coaching import nightly
         from nutrition import privacy  # noqa: F401 - fills athletes.privacy
+        from nutrition.nightly import ORDER, nutrition_night
+
+        nightly.register_step("nutrition", nutrition_night, ORDER)

@@ -23,7 +23,10 @@ from privacy.models import DataRequest
 
 
 class DataRequestSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=DataRequest.Kind.choices)
+    # A person's requests only: the tenant export is offboarding's (privacy.offboarding).
+    kind = serializers.ChoiceField(
+        choices=[(DataRequest.Kind.EXPORT, "Export"), (DataRequest.Kind.ERASURE, "Erasure")]
+    )
     athlete = serializers.IntegerField(source="athlete_id", required=False, allow_null=True)
     download_url = serializers.SerializerMethodField()
 
@@ -36,7 +39,11 @@ class DataRequestSerializer(serializers.ModelSerializer):
         read_only_fields = ["status", "requested_at", "due_at", "finished_at"]
 
     def get_download_url(self, row: DataRequest) -> str | None:
-        if row.status != DataRequest.Status.READY or services.export_expired(row):
+        if (
+            row.kind != DataRequest.Kind.EXPORT
+            or row.status != DataRequest.Status.READY
+            or services.export_expired(row)
+        ):
             return None
         return reverse("privacy_download", args=[services.download_token(row)])
 

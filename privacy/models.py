@@ -12,6 +12,9 @@ class DataRequest(TenantScoped):
     class Kind(models.TextChoices):
         EXPORT = "export", "Export"
         ERASURE = "erasure", "Erasure"
+        # Offboarding: every client's data and the tenant's own, for platform staff to
+        # hand over before the tenant is deleted (privacy.offboarding). No athlete.
+        TENANT = "tenant", "Tenant export"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Being prepared"
@@ -37,6 +40,8 @@ class DataRequest(TenantScoped):
     file = models.CharField(max_length=255, blank=True, help_text="Under PRIVATE_MEDIA_ROOT.")
     error = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
+    # Erasure: when the person was reminded that it runs soon (sent once).
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]

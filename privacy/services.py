@@ -45,8 +45,9 @@ from athletes.privacy import EXPORTERS, collecting_notes, erasers_in_order
 from coaching import audit
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
-from coaching.models import Membership, MethodologyVersion
+from coaching.models import Membership, MethodologyVersion, Tenant
 from coaching.tenancy import current_tenant, tenant_context
+from privacy import notify
 from privacy.models import DataRequest, RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -144,9 +145,37 @@ def _readme(counts: dict[str, tuple[str, int, bool]], athlete: AthleteProfile) -
     return "\n".join(lines) + "\n"
 
 
+ExportCounts = dict[str, tuple[str, int, bool]]
+
+
+def write_json_csv(
+    archive: zipfile.ZipFile, stem: str, rows: list[dict[str, Any]], *, tabular: bool
+) -> None:
+    """One data type into the ZIP: `stem`.json always, `stem`.csv for tables."""
+    archive.writestr(f"{stem}.json", json.dumps(rows, cls=_Encoder, indent=1))
+    if tabular:
+        archive.writestr(f"{stem}.csv", _csv(rows))
+
+
+def athlete_export_write(
+    archive: zipfile.ZipFile, athlete: AthleteProfile, *, prefix: str = ""
+) -> ExportCounts:
+    """Everything every exporter holds on `athlete` (current tenant), plus a README, into
+    `archive` under `prefix` ("" for a person's own export, "clients/12/" inside a
+    tenant's offboarding export). Returns exporter name -> (model label, rows, tabular)."""
+    counts: ExportCounts = {}
+    for exporter in sorted(EXPORTERS.values(), key=lambda e: e.name):
+        rows = [dict(r) for r in exporter.rows(athlete)]
+        write_json_csv(archive, f"{prefix}{exporter.name}", rows, tabular=exporter.tabular)
+        counts[exporter.name] = (exporter.model._meta.label, len(rows), exporter.tabular)
+    archive.writestr(f"{prefix}README.txt", _readme(counts, athlete))
+    return counts
+
+
 def export_build(*, request: DataRequest) -> DataRequest:
     """Build the ZIP for one export request. Safe to run twice: a finished request is
-    left alone; a half-written file never becomes visible (written, then renamed)."""
+    left alone; a half-written file never becomes visible (written, then renamed). The
+    athlete is e-mailed the link once the build is committed."""
     if request.kind != DataRequest.Kind.EXPORT or request.status != DataRequest.Status.PENDING:
         return request
     athlete = request.athlete
@@ -160,15 +189,8 @@ def export_build(*, request: DataRequest) -> DataRequest:
     target = root / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
-    counts: dict[str, tuple[str, int, bool]] = {}
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for exporter in sorted(EXPORTERS.values(), key=lambda e: e.name):
-            rows = [dict(r) for r in exporter.rows(athlete)]
-            archive.writestr(f"{exporter.name}.json", json.dumps(rows, cls=_Encoder, indent=1))
-            if exporter.tabular:
-                archive.writestr(f"{exporter.name}.csv", _csv(rows))
-            counts[exporter.name] = (exporter.model._meta.label, len(rows), exporter.tabular)
-        archive.writestr("README.txt", _readme(counts, athlete))
+        counts = athlete_export_write(archive, athlete)
     os.replace(partial, target)
     request.file = str(rel)
     request.status = DataRequest.Status.READY
@@ -186,7 +208,14 @@ def export_build(*, request: DataRequest) -> DataRequest:
         detail={"request_id": request.pk, "files": len(counts)},
     )
     logger.info("export built: request %s, %s files", request.pk, len(counts))
+    tenant = current_tenant()
+    transaction.on_commit(lambda: _export_ready_mail(tenant, request))
     return request
+
+
+def _export_ready_mail(tenant: Tenant, request: DataRequest) -> None:
+    link = notify.tenant_url(tenant, "privacy_download", download_token(request))
+    notify.export_ready(request, link=link, expires=request.finished_at + LINK_MAX_AGE)
 
 
 class _BuiltAtSigner(signing.TimestampSigner):
@@ -263,10 +292,16 @@ def exports_prune(now: datetime.datetime | None = None) -> int:
 
 
 def erasure_request(
-    *, athlete: AthleteProfile, requested_by: int | None, grace: datetime.timedelta | None = None
+    *,
+    athlete: AthleteProfile,
+    requested_by: int | None,
+    grace: datetime.timedelta | None = None,
+    notify_person: bool = True,
 ) -> DataRequest:
     """Schedule the erasure of the athlete's data in this tenant after the grace period;
-    asking again returns the request already scheduled."""
+    asking again returns the request already scheduled. The person is e-mailed the date
+    and how to cancel (`notify_person=False` for erasures that run at once: retention,
+    account deletion, tenant deletion)."""
     existing = DataRequest.objects.filter(
         athlete=athlete, kind=DataRequest.Kind.ERASURE, status=DataRequest.Status.SCHEDULED
     ).first()
@@ -289,7 +324,17 @@ def erasure_request(
         subject_user_id=athlete.user_id,
         detail={"request_id": row.pk, "grace_days": (row.due_at - now).days},
     )
+    if notify_person:
+        tenant = current_tenant()
+        transaction.on_commit(lambda: _erasure_mail(tenant, row, notify.erasure_scheduled))
     return row
+
+
+def _erasure_mail(tenant: Tenant, request: DataRequest, send: Any) -> None:
+    """E-mail the person an erasure's news, with the link to their privacy page."""
+    if request.athlete is None:
+        return
+    send(request, link=notify.tenant_url(tenant, "privacy"))
 
 
 def erasure_cancel(*, request: DataRequest, by: int | None) -> DataRequest:
@@ -304,6 +349,8 @@ def erasure_cancel(*, request: DataRequest, by: int | None) -> DataRequest:
         subject_user_id=request.athlete.user_id if request.athlete else None,
         detail={"request_id": request.pk},
     )
+    tenant = current_tenant()
+    transaction.on_commit(lambda: _erasure_mail(tenant, request, notify.erasure_cancelled))
     return request
 
 
@@ -383,6 +430,86 @@ def erasures_run_due() -> int:
     return done
 
 
+REMINDER_BEFORE = datetime.timedelta(days=2)
+
+
+def erasure_reminders_due(now: datetime.datetime | None = None) -> list[DataRequest]:
+    """Scheduled erasures of the current tenant due within `REMINDER_BEFORE` whose
+    person has not been reminded yet."""
+    now = now or timezone.now()
+    return list(
+        DataRequest.objects.filter(
+            kind=DataRequest.Kind.ERASURE,
+            status=DataRequest.Status.SCHEDULED,
+            reminded_at__isnull=True,
+            athlete__isnull=False,
+            due_at__gt=now,
+            due_at__lte=now + REMINDER_BEFORE,
+        ).order_by("due_at", "pk")
+    )
+
+
+def erasure_remind(*, request: DataRequest, now: datetime.datetime | None = None) -> bool:
+    """E-mail one reminder and mark it sent, in one transaction: a failed send leaves the
+    request unmarked for the next run; a reminder already sent is not sent again."""
+    with transaction.atomic():
+        row = (
+            DataRequest.objects.select_for_update()
+            .filter(pk=request.pk, status=DataRequest.Status.SCHEDULED, reminded_at__isnull=True)
+            .first()
+        )
+        if row is None or row.athlete is None:
+            return False
+        notify.erasure_reminder(row, link=notify.tenant_url(current_tenant(), "privacy"))
+        row.reminded_at = now or timezone.now()
+        row.save(update_fields=["reminded_at"])
+    return True
+
+
+def erasure_reminders_send(now: datetime.datetime | None = None) -> int:
+    """Every tenant's reminders, two days before an erasure runs (the beat task). A
+    failing send is logged and retried on the next run; the others still go."""
+    sent = 0
+    for tenant in coaching_selectors.all_tenants():
+        with tenant_context(tenant):
+            for row in erasure_reminders_due(now):
+                try:
+                    sent += erasure_remind(request=row, now=now)
+                except Exception as exc:  # noqa: BLE001 - one failure must not stop the rest
+                    logger.error(
+                        "erasure reminder failed: request %s (%s)", row.pk, type(exc).__name__
+                    )
+    return sent
+
+
+def erase_now(*, athlete: AthleteProfile, requested_by: int | None) -> DataRequest:
+    """Erase the athlete's data in the current tenant at once, through the same request
+    and erasers as a scheduled erasure (account deletion, tenant deletion). Runs inside
+    the caller's transaction when there is one."""
+    with transaction.atomic():
+        row = erasure_request(
+            athlete=athlete,
+            requested_by=requested_by,
+            grace=datetime.timedelta(0),
+            notify_person=False,
+        )
+        if row.due_at > timezone.now():  # one already scheduled: due now instead
+            row.due_at = timezone.now()
+            row.save(update_fields=["due_at"])
+        return erasure_run(request=row)
+
+
+def login_erase(user_id: int) -> None:
+    """Delete a login: its sessions, then the user with what cascades from it (e-mail
+    addresses, authenticators, API tokens). Platform rows only: call it once the
+    person's tenant data is gone."""
+    with transaction.atomic():
+        for session in Session.objects.iterator():
+            if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
+                session.delete()
+        get_user_model().objects.filter(pk=user_id).delete()
+
+
 def account_erase(user: AbstractBaseUser) -> dict[int, int]:
     """The person deletes their account: erase their data in every tenant they belong
     to (no grace: they asked, now), then the user with its login rows (e-mail addresses,
@@ -393,18 +520,12 @@ def account_erase(user: AbstractBaseUser) -> dict[int, int]:
         with tenant_context(tenant), transaction.atomic():
             athlete = AthleteProfile.objects.filter(user_id=user.pk).first()
             if athlete is not None:
-                row = erasure_request(athlete=athlete, requested_by=user.pk)
-                row.due_at = timezone.now()
-                row.save(update_fields=["due_at"])
-                erased[tenant.pk] = erasure_run(request=row).pk
+                erased[tenant.pk] = erase_now(athlete=athlete, requested_by=user.pk).pk
             # Staff rows keep the work, not the author.
             MethodologyVersion.objects.filter(created_by_id=user.pk).update(created_by=None)
             Membership.objects.filter(user_id=user.pk).delete()
     with transaction.atomic():
-        for session in Session.objects.iterator():
-            if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-                session.delete()
-        get_user_model().objects.filter(pk=user.pk).delete()
+        login_erase(user.pk)
         audit.record(action="account.erase", actor_user_id=None, detail={"tenants": len(erased)})
     return erased
 
@@ -524,7 +645,12 @@ def _retention_erase(candidate: Candidate, months: int) -> DataRequest:
     is the notice), run by `erasure_run`, its notes saying it was retention."""
     with transaction.atomic():
         athlete = AthleteProfile.objects.select_for_update().get(pk=candidate.athlete_id)
-        row = erasure_request(athlete=athlete, requested_by=None, grace=datetime.timedelta(0))
+        row = erasure_request(
+            athlete=athlete,
+            requested_by=None,
+            grace=datetime.timedelta(0),
+            notify_person=False,
+        )
         if row.due_at > timezone.now():  # a request already scheduled: due now instead
             row.due_at = timezone.now()
             row.save(update_fields=["due_at"])

@@ -12,6 +12,11 @@ urlpatterns = [
         name="privacy_erasure_cancel",
     ),
     path("privacy/download/<str:token>/", views.download, name="privacy_download"),
+    path(
+        "privacy/tenant-export/<str:token>/",
+        views.tenant_export_download,
+        name="privacy_tenant_export_download",
+    ),
     path("privacy/athlete/<int:athlete_id>/", views.page, name="athlete_privacy"),
     path(
         "privacy/athlete/<int:athlete_id>/export/",

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from athletes.models import AthleteProfile
+from coaching.access import user_has_mfa
 from coaching.models import Membership
-from privacy import selectors, services
+from privacy import offboarding, selectors, services
 from privacy.models import DataRequest
 
 
@@ -112,6 +113,33 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     services.export_downloaded(request=row, by=request.user.pk)
     response = FileResponse(
         path.open("rb"), as_attachment=True, filename=f"data-export-{row.pk}.zip"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def tenant_export_download(request: HttpRequest, token: str) -> HttpResponse:
+    """An offboarded tenant's full export, for platform staff with two-factor login only,
+    through a signed link valid 24 h; a platform URL (the tenant itself 404s). Anyone
+    else, and any bad link, gets the same 404."""
+    user = request.user
+    if (
+        getattr(request, "tenant", None) is not None
+        or not user.is_authenticated
+        or not user.is_staff
+        or not user_has_mfa(user)
+    ):
+        raise Http404("No such export.")
+    try:
+        tenant, row = offboarding.tenant_export_by_token(token)
+    except services.PrivacyError:
+        raise Http404("No such export.") from None
+    path = services.export_path(row)
+    if not path.is_file():
+        raise Http404("No such export.")
+    offboarding.tenant_export_downloaded(tenant=tenant, request=row, by=user.pk)
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"tenant-export-{tenant.slug}.zip"
     )
     response["Cache-Control"] = "private, no-store"
     return response

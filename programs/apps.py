@@ -12,4 +12,8 @@ class ProgramsConfig(AppConfig):
         from programs.services.learning import athlete_models_delete
 
         consent.on_withdraw(consent.ML_PERSONALISATION, athlete_models_delete)
+        from coaching import nightly
         from programs import privacy  # noqa: F401 - fills athletes.privacy
+        from programs.nightly import ORDER, programs_night
+
+        nightly.register_step("programs", programs_night, ORDER)

@@ -53,9 +53,16 @@ class FakeStripe:
     configured: bool = True
     deleted: list[tuple[str, str | None]] = field(default_factory=list)
 
+    stopped: list[tuple[str, str | None]] = field(default_factory=list)
+
     def customer_delete(self, customer_id: str, *, account: str | None) -> bool:
         self.deleted.append((customer_id, account))
         return True
+
+    def subscription_cancel_at_period_end(
+        self, subscription_id: str, *, cancel: bool, account: str | None, idempotency_key: str
+    ) -> None:
+        self.stopped.append((subscription_id, account))
 
 
 @pytest.fixture

@@ -255,6 +255,18 @@ def personal_rows(tenant, account, tag: str) -> None:
             issued=timezone.now(),
         )  # fmt: skip
         DataRequest.objects.create(athlete=athlete, kind="export", status="pending")
+        from coaching.models import NightlyRun, NightlyStep
+
+        night, _ = NightlyRun.objects.get_or_create(date=DAY)
+        NightlyStep.objects.create(
+            run=night, athlete=athlete, date=DAY, step="programs", status="done", ms=9
+        )
+        from coaching.models import Invitation
+
+        Invitation.objects.create(
+            email=account.email, role="client", token_hash=f"{account.pk:064d}",
+            expires_at=timezone.now(), accepted_at=timezone.now(), accepted_by=account,
+        )  # fmt: skip
 
 
 def zip_of(row: DataRequest, settings) -> zipfile.ZipFile:

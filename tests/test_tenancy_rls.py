@@ -174,6 +174,20 @@ def _populate(tenant, email: str) -> None:
         from privacy.models import RetentionPolicy
 
         RetentionPolicy.objects.create(inactive_months=36)
+        from coaching.models import Invitation
+
+        Invitation.objects.create(
+            email=f"invited-{email}",
+            role="coach",
+            token_hash=f"{tenant.pk:064d}",
+            expires_at=timezone.now() + datetime.timedelta(days=14),
+        )
+        from coaching.models import NightlyRun, NightlyStep
+
+        night = NightlyRun.objects.create(date=DAY, total=1, done=1, status="done")
+        NightlyStep.objects.create(
+            run=night, athlete=athlete, date=DAY, step="programs", status="done", ms=12
+        )
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,.localhost")
 # and tests a `/t/<slug>/` path prefix works too.
 TENANT_BASE_DOMAIN = env("TENANT_BASE_DOMAIN", "localhost")
 TENANT_PATH_PREFIX_ENABLED = env_bool("TENANT_PATH_PREFIX_ENABLED", True)
+# Scheme and host put in front of `/t/<slug>/` links in e-mails (path-prefix mode only).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -222,9 +224,57 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 # Hard time limits stay under the visibility timeout, so a slow task is never
 # redelivered while it still runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# (CELERY_VISIBILITY_TIMEOUT_S is lowered only by the worker-crash tests, so a killed
+# worker's chunk comes back in seconds rather than an hour.)
+from celery.schedules import crontab  # noqa: E402 - beside the schedule it builds
+
+CELERY_VISIBILITY_TIMEOUT_S = int(env("CELERY_VISIBILITY_TIMEOUT_S", str(60 * 60)))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The DatabaseScheduler syncs these into django-celery-beat's tables at start.
+CELERY_BEAT_SCHEDULE = {
+    # Hourly: each tenant's night starts in the first tick after 02:00 its local time.
+    "nightly-dispatch": {"task": "coaching.nightly_dispatch", "schedule": crontab(minute=0)},
+    "billing-sync-tenant-plans": {
+        "task": "billing.sync_tenant_plans",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    "privacy-retention-run": {
+        "task": "privacy.retention_run",
+        "schedule": crontab(hour=5, minute=0),
+    },
+    "privacy-erasures-run": {"task": "privacy.erasures_run", "schedule": crontab(minute=20)},
+    "privacy-erasure-reminders": {
+        "task": "privacy.erasure_reminders",
+        "schedule": crontab(minute=40),
+    },
+    "privacy-tenants-delete-due": {
+        "task": "privacy.tenants_delete_due",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    "billing-prune-webhook-payloads": {
+        "task": "billing.prune_webhook_payloads",
+        "schedule": crontab(hour=3, minute=40),
+    },
+}
+
+# --- Nightly pipeline (coaching.nightly) --------------------------------------------
+NIGHTLY_CHUNK_SIZE = int(env("NIGHTLY_CHUNK_SIZE", "200"))
+# A chunk's hard limit stays a tenth under the visibility timeout (and under the
+# default task limit): Redis must never redeliver a chunk that is still running.
+NIGHTLY_CHUNK_TIME_LIMIT = max(
+    1,
+    min(
+        CELERY_TASK_TIME_LIMIT,
+        CELERY_VISIBILITY_TIMEOUT_S - max(5, CELERY_VISIBILITY_TIMEOUT_S // 10),
+    ),
+)
+# Where the nightly tasks go (empty: the default queue); a deployment may give the night
+# its own workers, and the worker tests use a queue of their own.
+NIGHTLY_QUEUE = env("NIGHTLY_QUEUE", "") or None
+# Runs still queued/running this long after creation are resumed by the hourly tick.
+NIGHTLY_RESUME_MINUTES = int(env("NIGHTLY_RESUME_MINUTES", "60"))
 
 # `seed_demo` writes public passwords and a public TOTP secret: never in production.
 DEMO_SEED_ALLOWED = env_bool("DEMO_SEED_ALLOWED", True)
@@ -236,6 +286,8 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "")
 # The platform's own price per active client per month, billed to each coaching business.
 STRIPE_PLATFORM_PRICE_ID = env("STRIPE_PLATFORM_PRICE_ID", "")
+# Days a settled Stripe event keeps its raw payload (it can quote a customer's e-mail).
+STRIPE_EVENT_PAYLOAD_DAYS = int(env("STRIPE_EVENT_PAYLOAD_DAYS", "30"))
 
 # --- Protection (DESIGN.md, Privacy) -------------------------------------------------
 # Fernet keys for `coaching.fields.EncryptedTextField`, NEWEST FIRST, comma-separated in
@@ -245,6 +297,9 @@ STRIPE_PLATFORM_PRICE_ID = env("STRIPE_PLATFORM_PRICE_ID", "")
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 # Audit events older than this are deleted by `manage.py audit_prune`.
 AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "730"))
+# Days between offboarding a tenant (its full export is built then) and the deletion of
+# its data (privacy.offboarding).
+TENANT_OFFBOARD_RETENTION_DAYS = int(env("TENANT_OFFBOARD_RETENTION_DAYS", "30"))
 
 # Logs carry ids, never names, e-mail addresses or health values.
 LOGGING = {

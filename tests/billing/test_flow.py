@@ -22,7 +22,7 @@ from athletes.models import AthleteProfile
 from billing import reports, selectors, services
 from billing.models import BillingAccount, Invoice, Subscription, TierPrice, WebhookEvent
 from coaching import services as coaching_services
-from coaching.models import Alert, Membership
+from coaching.models import Alert, AuditEvent, Membership
 from coaching.tenancy import tenant_context
 from tests import factories
 from tests.billing.stripe_server import event_payload, signed
@@ -462,3 +462,19 @@ def test_a_refund_from_the_billing_admin_page_is_audited(client, shop, tenant_a,
         client_a.pk,
     )
     assert event.detail == {"invoice_id": invoice.pk, "amount_cents": 500}
+
+
+def test_offboarding_the_business_stops_every_clients_renewal(client, shop, gateway):
+    from privacy.offboarding import tenant_offboard
+
+    sub = _subscribe(shop)
+    _deliver(client, _sub_event("customer.subscription.created", sub))
+    with tenant_context(shop["tenant"]):
+        assert Subscription.objects.get().status == "active"
+    tenant_offboard(tenant=shop["tenant"], by_user_id=None, reason="The coach retired.")
+    remote = gateway.subscription_retrieve(sub["id"], account=ACCOUNT)
+    assert remote.cancel_at_period_end is True  # no client is charged again
+    shop["tenant"].refresh_from_db()
+    assert shop["tenant"].status == "offboarded"
+    event = AuditEvent.objects.get(action="tenant.offboard")
+    assert event.detail["subscriptions_stopped"] == 1
