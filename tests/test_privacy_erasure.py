@@ -5,7 +5,6 @@ account, and all-or-nothing."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -23,6 +22,7 @@ from tests import factories
 
 # localstripe fixtures for the one gateway test below (they live with the billing tests)
 from tests.billing.conftest import gateway, localstripe, localstripe_server  # noqa: F401
+from tests.billing.stripe_server import API_KEY, RecordingServer
 from tests.test_privacy_export import join, personal_rows, registered_models, rows_of
 
 
@@ -48,28 +48,14 @@ def _due_now(tenant, row: DataRequest) -> None:
         )
 
 
-@dataclass
-class FakeStripe:
-    configured: bool = True
-    deleted: list[tuple[str, str | None]] = field(default_factory=list)
-
-    stopped: list[tuple[str, str | None]] = field(default_factory=list)
-
-    def customer_delete(self, customer_id: str, *, account: str | None) -> bool:
-        self.deleted.append((customer_id, account))
-        return True
-
-    def subscription_cancel_at_period_end(
-        self, subscription_id: str, *, cancel: bool, account: str | None, idempotency_key: str
-    ) -> None:
-        self.stopped.append((subscription_id, account))
-
-
 @pytest.fixture
-def stripe(monkeypatch):
-    fake = FakeStripe()
-    monkeypatch.setattr("billing.privacy.Gateway.from_settings", classmethod(lambda cls: fake))
-    return fake
+def stripe(settings):
+    """Billing configured against a recording Stripe (a real HTTP server): erasure's
+    calls go through our gateway as in production; `.deleted` lists the customers."""
+    with RecordingServer() as fake:
+        settings.STRIPE_SECRET_KEY = API_KEY
+        settings.STRIPE_API_BASE = fake.url
+        yield fake
 
 
 @pytest.fixture
@@ -154,12 +140,9 @@ def test_due_erasure_leaves_no_row_of_the_athlete_in_the_tenant_but_pseudonymise
 
 
 def test_without_billing_configured_the_stripe_step_is_skipped_with_a_note(
-    tenant_a, client_a, monkeypatch
+    tenant_a, client_a, settings
 ):
-    monkeypatch.setattr(
-        "billing.privacy.Gateway.from_settings",
-        classmethod(lambda cls: FakeStripe(configured=False)),
-    )
+    settings.STRIPE_SECRET_KEY = ""
     personal_rows(tenant_a, client_a, "a1")
     with tenant_context(tenant_a):
         row = services.erasure_request(athlete=_athlete(tenant_a, client_a), requested_by=None)

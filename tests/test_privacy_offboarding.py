@@ -24,7 +24,7 @@ from coaching.tenancy import is_tenant_scoped, tenant_context
 from privacy import offboarding, tasks
 from privacy.models import DataRequest
 from tests import factories
-from tests.test_privacy_erasure import stripe  # noqa: F401 - the fake gateway fixture
+from tests.test_privacy_erasure import stripe  # noqa: F401 - the recording Stripe fixture
 from tests.test_privacy_export import (
     _comparable,
     join,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import io
-from dataclasses import dataclass, field
 
 import pytest
 from django.core.management import call_command, execute_from_command_line
@@ -20,23 +19,16 @@ from coaching.tenancy import tenant_context
 from privacy import services, tasks
 from privacy.models import DataRequest, RetentionPolicy
 from tests import factories
-
-
-@dataclass
-class FakeStripe:
-    configured: bool = True
-    deleted: list[tuple[str, str | None]] = field(default_factory=list)
-
-    def customer_delete(self, customer_id: str, *, account: str | None) -> bool:
-        self.deleted.append((customer_id, account))
-        return True
+from tests.billing.stripe_server import API_KEY, RecordingServer
 
 
 @pytest.fixture(autouse=True)
-def stripe(monkeypatch):
-    fake = FakeStripe()
-    monkeypatch.setattr("billing.privacy.Gateway.from_settings", classmethod(lambda cls: fake))
-    return fake
+def stripe(settings):
+    """Billing configured against a recording Stripe (a real HTTP server)."""
+    with RecordingServer() as fake:
+        settings.STRIPE_SECRET_KEY = API_KEY
+        settings.STRIPE_API_BASE = fake.url
+        yield fake
 
 
 def _days(n: int, today: datetime.date) -> datetime.date:

@@ -362,6 +362,15 @@ class RecordingStripe:
         assert matches, f"no {method} {path} among {[(r.method, r.path) for r in self.requests]}"
         return matches[-1]
 
+    @property
+    def deleted(self) -> list[tuple[str, str | None]]:
+        """Customers deleted through the API: (customer id, Stripe-Account or None)."""
+        return [
+            (r.path.rsplit("/", 1)[1], r.headers.get("Stripe-Account"))
+            for r in self.requests
+            if r.method == "DELETE" and r.path.startswith("/v1/customers/")
+        ]
+
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}_fake{next(self._ids)}"
 
@@ -446,6 +455,10 @@ class RecordingStripe:
                 "expires_at": now + 300,
                 "url": f"https://connect.stripe.test/setup/e/{one('account')}/{next(self._ids)}",
             }
+        if method == "DELETE" and path.startswith("/v1/customers/"):
+            # Erasure: Stripe answers a deleted-customer stub (for any id here; the
+            # contract tests against localstripe cover "no such customer").
+            return 200, {"id": path.rsplit("/", 1)[1], "object": "customer", "deleted": True}
         match = re.fullmatch(r"/v1/(accounts|products|prices|subscriptions)/([^/]+)", path)
         if match:
             obj_id = match.group(2)
