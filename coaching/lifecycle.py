@@ -363,6 +363,35 @@ def membership_role_change(*, membership: Membership, role: str, by: Membership)
     return membership
 
 
+def membership_remove(*, membership: Membership, by: Membership) -> None:
+    """An owner takes a coach or admin out of the business. Their clients become
+    unassigned (alerts reach every coach again) and their decisions stay, unsigned.
+    A client leaves through erasure or the end of their subscription, not here."""
+    if by.role != Membership.Role.OWNER:
+        raise PermissionRefused("Only an owner can remove a member.")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.role not in STAFF_ROLES:
+            raise LifecycleError(
+                "A client isn't removed here: their data goes through erasure.",
+                code="client_role",
+            )
+        if membership.role == Membership.Role.OWNER:
+            owners = Membership.objects.select_for_update().filter(role=Membership.Role.OWNER)
+            if owners.count() <= 1:
+                raise LifecycleError(
+                    "A business needs at least one owner: make someone else owner first.",
+                    code="last_owner",
+                )
+        audit.record(
+            action="membership.remove",
+            actor_user_id=by.user_id,
+            subject_user_id=membership.user_id,
+            detail={"membership_id": membership.pk, "role": membership.role},
+        )
+        membership.delete()
+
+
 # --- branding ------------------------------------------------------------------------------
 
 

@@ -65,6 +65,16 @@ def members(request: HttpRequest) -> HttpResponse:
                     request, f"{changed.user.email} is now {changed.get_role_display().lower()}."
                 )
                 return redirect("members")
+            if action == "remove":
+                target = selectors.memberships_visible_to(me).filter(
+                    pk=request.POST.get("membership", "0") or 0
+                )
+                if not target:
+                    raise Http404("No such member.")
+                email = target[0].user.email
+                lifecycle.membership_remove(membership=target[0], by=me)
+                messages.success(request, f"{email} no longer belongs to {request.tenant.name}.")
+                return redirect("members")
             if action == "revoke":
                 invitation = Invitation.objects.filter(
                     pk=request.POST.get("invitation", "0") or 0

@@ -410,3 +410,27 @@ def test_staff_offboard_from_the_admin(client, staff, tenant_a):
     # reactivation can't bring an offboarded tenant back
     with pytest.raises(LifecycleError, match="offboarded"):
         lifecycle.tenant_reactivate(tenant=tenant_a, by_user_id=staff.pk)
+
+
+def test_owners_remove_staff_but_not_clients_or_the_last_owner(client, tenant_a, owner_a, coach_a):
+    owner, coach = _membership(tenant_a, owner_a), _membership(tenant_a, coach_a)
+    customer = _membership(tenant_a, factories.member(tenant_a, "client", email="cl@alpha.test"))
+    with tenant_context(tenant_a):
+        from coaching import services
+
+        services.membership_assign_coach(client=customer, coach=coach, by=owner)
+        with pytest.raises(PermissionRefused):
+            lifecycle.membership_remove(membership=owner, by=coach)
+        with pytest.raises(LifecycleError, match="erasure"):
+            lifecycle.membership_remove(membership=customer, by=owner)
+        with pytest.raises(LifecycleError, match="at least one owner"):
+            lifecycle.membership_remove(membership=owner, by=owner)
+    client.force_login(owner_a)
+    response = client.post("/t/alpha/members/", {"action": "remove", "membership": coach.pk})
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        assert not Membership.objects.filter(pk=coach.pk).exists()
+        customer.refresh_from_db()
+        assert customer.coach_id is None  # their client is unassigned, not lost
+    event = AuditEvent.objects.get(action="membership.remove")
+    assert event.subject_user_id == coach_a.pk and event.detail["role"] == "coach"
