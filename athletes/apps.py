@@ -23,3 +23,8 @@ class AthletesConfig(AppConfig):
         )
         # A new business asks for consent from day one: seed the default texts.
         lifecycle.on_tenant_created(lambda tenant: consent.policies_current())
+        # The tenant home sends a client with an unfinished onboarding to its next step.
+        from athletes import onboarding
+        from coaching import views_lifecycle
+
+        views_lifecycle.register_client_next_step(onboarding.next_step_url)

@@ -263,6 +263,24 @@ def consent_state(athlete: AthleteProfile) -> dict[str, bool]:
     return state
 
 
+def consent_states(athlete_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+    """`consent_state` of many athletes in one query (the nightly chunk): the latest event
+    per (athlete, purpose) decides, as in `has_consent`; never answered is False."""
+    ids = list(athlete_ids)
+    states = {i: dict.fromkeys(PURPOSES, False) for i in ids}
+    seen: set[tuple[int, str]] = set()
+    rows = (
+        ConsentEvent.objects.filter(athlete_id__in=ids)
+        .order_by("athlete_id", "purpose", "-at", "-id")
+        .values_list("athlete_id", "purpose", "action")
+    )
+    for athlete_id, purpose, action in rows:
+        if (athlete_id, purpose) not in seen:
+            seen.add((athlete_id, purpose))
+            states[athlete_id][purpose] = action == ConsentEvent.Action.GRANT
+    return states
+
+
 def consent_answered(athlete: AthleteProfile) -> set[str]:
     """The purposes the athlete has ever answered (granted or withdrawn)."""
     return set(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from athletes import consent
+from athletes import consent, selectors
 from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
-from coaching.models import MethodologyVersion, Tier
+from coaching.models import Membership, MethodologyVersion, Tier
 
 # A morning report may be late (yesterday's) or entered the evening before in another
 # zone; further in the future is a typo.
@@ -150,3 +153,151 @@ def enrolment_create(
     enrolment.full_clean(validate_constraints=False)
     enrolment.save()
     return enrolment
+
+
+# --- onboarding (issue 10): from a new client to their first plan ------------------------
+
+ABOUT_FIELDS = ("display_name", "discipline", "sex", "birth_date", "height_cm", "goal")
+
+
+class OnboardingInvalid(DomainError):
+    """The questionnaire was refused; `section` names the part whose fields are in
+    `fields` ("" for the core part: profile, schedule, baseline)."""
+
+    code = "onboarding_invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        section: str = "",
+        code: str | None = None,
+        fields: dict | None = None,
+    ):
+        super().__init__(message, code=code, fields=fields)
+        self.section = section
+
+
+def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: list(messages) for name, messages in exc.message_dict.items()}
+    return {"__all__": list(exc.messages)}
+
+
+@transaction.atomic
+def onboarding_profile_create(*, membership: Membership, **values: Any) -> AthleteProfile:
+    """The first step: a client member gets their profile (once; a second submit
+    updates it). Everything else (consent, enrolment, baseline) hangs on it."""
+    if membership.role != Membership.Role.CLIENT:
+        raise OnboardingInvalid("Only clients have an athlete profile.", code="not_client")
+    unknown = set(values) - set(ABOUT_FIELDS)
+    if unknown:
+        raise OnboardingInvalid(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    profile = AthleteProfile.objects.select_for_update().filter(user_id=membership.user_id).first()
+    created = profile is None
+    if created:
+        profile = AthleteProfile(user_id=membership.user_id)
+    for name, value in values.items():
+        setattr(profile, name, value)
+    profile.assign_current_tenant()
+    try:
+        if profile.birth_date:
+            _not_in_future("birth_date", profile.birth_date)
+        profile.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        fields = _validation_fields(exc)
+        raise OnboardingInvalid(next(iter(fields.values()))[0], fields=fields) from exc
+    except DateInFuture as exc:
+        raise OnboardingInvalid(exc.message, fields=exc.fields) from exc
+    if created:
+        profile.save()
+    else:
+        profile.save(update_fields=list(values))
+    return profile
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    athlete: AthleteProfile
+    assessment: Assessment
+    sections: tuple[str, ...]  # the sections applied (lifts and block, food and meal plan)
+
+
+def onboarding_complete(
+    *,
+    athlete: AthleteProfile,
+    available_weekdays: list[int],
+    session_minutes: int,
+    equipment: list[str],
+    training_age_years: Decimal = Decimal("0"),
+    injuries: str = "",
+    body_weight_kg: Decimal | None = None,
+    threshold_pace_s_per_km: int | None = None,
+    ftp_w: int | None = None,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
+    start: datetime.date | None = None,
+) -> Onboarded:
+    """The questionnaire, all or nothing: schedule and equipment on the profile, the
+    baseline as today's assessment, then every registered section in order (programs:
+    main-lift bests and the first block; nutrition: preferences and the first meal
+    plan). Any refusal rolls everything back and names the field, so the client fixes it
+    and submits again with what they entered still on the page."""
+    from athletes import onboarding
+
+    if selectors.current_enrolment(athlete) is None:
+        raise OnboardingInvalid(
+            "Choose a tier first: your plan follows your coach's method for it.",
+            code="not_enrolled",
+        )
+    if body_weight_kg is not None and not consent.has_consent(athlete, consent.HEALTH_DATA):
+        raise OnboardingInvalid(
+            "You haven't agreed to the use of health data, so we can't store your body"
+            " weight: leave it empty or change your privacy choices.",
+            fields={"body_weight_kg": ["Needs your consent to health data."]},
+        )
+    start = start or timezone.localdate()
+    answers = sections or {}
+    applied: list[str] = []
+    with transaction.atomic():
+        try:
+            profile_update(
+                profile=athlete,
+                available_weekdays=available_weekdays,
+                session_minutes=session_minutes,
+                equipment=equipment,
+                training_age_years=training_age_years,
+                injuries=injuries,
+            )
+            assessment = assessment_create(
+                athlete=athlete,
+                date=start,
+                body_weight_kg=body_weight_kg,
+                threshold_pace_s_per_km=threshold_pace_s_per_km,
+                ftp_w=ftp_w,
+                notes="Baseline from the onboarding questionnaire.",
+            )
+        except ValidationError as exc:
+            fields = _validation_fields(exc)
+            raise OnboardingInvalid(next(iter(fields.values()))[0], fields=fields) from exc
+        except DomainError as exc:
+            raise OnboardingInvalid(exc.message, fields=exc.fields) from exc
+        for section in onboarding.sections_for(athlete):
+            context = onboarding.Context(
+                athlete=athlete,
+                assessment=assessment,
+                start=start,
+                data=answers.get(section.name, {}),
+            )
+            try:
+                section.apply(context)
+            except ValidationError as exc:
+                fields = _validation_fields(exc)
+                raise OnboardingInvalid(
+                    next(iter(fields.values()))[0], section=section.name, fields=fields
+                ) from exc
+            except DomainError as exc:
+                raise OnboardingInvalid(
+                    exc.message, section=section.name, fields=exc.fields
+                ) from exc
+            applied.append(section.name)
+    return Onboarded(athlete=athlete, assessment=assessment, sections=tuple(applied))

@@ -4,4 +4,6 @@ from athletes import views
 
 urlpatterns = [
     path("consent/", views.consent_page, name="consent"),
+    path("onboarding/about/", views.onboarding_about, name="onboarding_about"),
+    path("onboarding/", views.onboarding_questionnaire, name="onboarding"),
 ]

@@ -1,16 +1,28 @@
-"""The client's consent page (issue 8): one checkbox per purpose with its plain-language
-text, none ticked until the client has answered; saving records a grant or withdrawal
-for each purpose that changed, with IP and user agent. Thin: `athletes.consent` works."""
+"""The client's pages: consent (issue 8) and onboarding (issue 10).
+
+Consent: one checkbox per purpose with its plain-language text, none ticked until the
+client has answered; saving records a grant or withdrawal for each purpose that changed,
+with IP and user agent. Thin: `athletes.consent` works.
+
+Onboarding: "About you" (the profile), then consent, the tier (billing's join page) and
+the questionnaire; the order and why are in `athletes.onboarding`. Thin: forms check
+shape, `athletes.services` decides and plans."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from athletes import consent, selectors
+from athletes import consent, onboarding, selectors, services
+from athletes.forms import AboutForm, QuestionnaireForm
 from athletes.models import AthleteProfile, ConsentPurpose
+from coaching.errors import DomainError
+from coaching.forms import add_domain_error
+from coaching.models import Membership
 
 
 def _own_profile(request: HttpRequest) -> AthleteProfile:
@@ -36,11 +48,15 @@ def user_agent(request: HttpRequest) -> str:
 def consent_page(request: HttpRequest) -> HttpResponse:
     athlete = _own_profile(request)
     state = consent.consent_state(athlete)
+    onboarding_step = request.POST.get("onboarding") == "1" or "onboarding" in request.GET
     if request.method == "POST":
         wanted = set(request.POST.getlist("purposes")) & set(consent.PURPOSES)
+        # As an onboarding step the form asks for every purpose, so an unticked box is
+        # an answer ("no"), recorded as such; elsewhere only changes are recorded.
+        answered = consent.consent_answered(athlete) if onboarding_step else set(consent.PURPOSES)
         changed = 0
         for purpose in consent.PURPOSES:
-            if (purpose in wanted) == state[purpose]:
+            if (purpose in wanted) == state[purpose] and purpose in answered:
                 continue
             record = consent.consent_grant if purpose in wanted else consent.consent_withdraw
             record(
@@ -54,6 +70,9 @@ def consent_page(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, "Your choices are saved." if changed else "Nothing changed: choices kept."
         )
+        step = onboarding.next_step(request.membership)
+        if onboarding_step:
+            return _to_step(step)
         return redirect(request.path)
     policies = consent.policies_current()
     answered = consent.consent_answered(athlete)
@@ -68,4 +87,135 @@ def consent_page(request: HttpRequest) -> HttpResponse:
         }
         for purpose in consent.PURPOSES
     ]
-    return render(request, "athletes/consent.html", {"athlete": athlete, "rows": rows})
+    return render(
+        request,
+        "athletes/consent.html",
+        {"athlete": athlete, "rows": rows, "onboarding_step": onboarding_step},
+    )
+
+
+# --- onboarding (issue 10) -----------------------------------------------------------------
+
+
+def _client_member(request: HttpRequest) -> Membership:
+    membership = getattr(request, "membership", None)
+    if membership is None or membership.role != Membership.Role.CLIENT:
+        raise Http404("No such page.")
+    return membership
+
+
+def _to_step(step: str | None) -> HttpResponse:
+    return redirect(onboarding.step_url(step) if step else reverse("plan"))
+
+
+@login_required
+def onboarding_about(request: HttpRequest) -> HttpResponse:
+    """Step 1: who the client is. Editable until the questionnaire is done."""
+    membership = _client_member(request)
+    athlete = selectors.athlete_profile_of(membership)
+    step = onboarding.next_step(membership)
+    if step is None:
+        return _to_step(None)
+    initial = {name: getattr(athlete, name) for name in services.ABOUT_FIELDS} if athlete else {}
+    form = AboutForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.onboarding_profile_create(membership=membership, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return _to_step(onboarding.next_step(membership))
+    return render(
+        request,
+        "athletes/onboarding_about.html",
+        {"form": form, "steps": _progress("onboarding_about")},
+        status=400 if form.errors else 200,
+    )
+
+
+def _progress(current: str) -> list[dict[str, object]]:
+    titles = {
+        "onboarding_about": "About you",
+        "consent": "Privacy",
+        "join": "Your tier",
+        "onboarding": "Training and food",
+    }
+    index = onboarding.STEPS.index(current)
+    return [
+        {"title": titles[name], "current": i == index, "done": i < index}
+        for i, name in enumerate(onboarding.STEPS)
+    ]
+
+
+def _place(core: QuestionnaireForm, target: forms.Form, exc: services.OnboardingInvalid) -> None:
+    """Put a refusal on the field it names: the section's own, else the core form's
+    (body weight, which the food plan needs), else on top of the section."""
+    placed = False
+    for name, errors in (exc.fields or {}).items():
+        for form in (target, core):
+            if name in form.fields:
+                for error in errors:
+                    form.add_error(name, error)
+                placed = True
+                break
+    if not placed:
+        target.add_error(None, exc.message)
+
+
+@login_required
+def onboarding_questionnaire(request: HttpRequest) -> HttpResponse:
+    """Last step: schedule, equipment, baseline and food in one sectioned form. Saving
+    stores it all and plans the first block and meal plan, or changes nothing and shows
+    what to fix next to what was entered."""
+    membership = _client_member(request)
+    step = onboarding.next_step(membership)
+    if step != "onboarding":
+        return _to_step(step)
+    athlete = selectors.athlete_profile_of(membership)
+    sections = onboarding.sections_for(athlete)
+    data = request.POST if request.method == "POST" else None
+    core = QuestionnaireForm(
+        data,
+        weight_required=any(s.needs_body_weight for s in sections),
+        initial={
+            "available_weekdays": athlete.available_weekdays,
+            "session_minutes": athlete.session_minutes,
+            "equipment": athlete.equipment,
+        },
+    )
+    if not consent.has_consent(athlete, consent.HEALTH_DATA):
+        core.fields["body_weight_kg"].disabled = True
+        core.fields[
+            "body_weight_kg"
+        ].help_text = "You haven't agreed to the use of health data, so we don't ask for it."
+    parts = [(section, section.form_class(data, prefix=section.name)) for section in sections]
+    if data is not None:
+        valid = [core.is_valid(), *(form.is_valid() for _, form in parts)]
+        if all(valid):
+            c = core.cleaned_data
+            try:
+                services.onboarding_complete(
+                    athlete=athlete,
+                    available_weekdays=c["available_weekdays"],
+                    session_minutes=c["session_minutes"],
+                    equipment=c["equipment"],
+                    training_age_years=c["training_age_years"],
+                    injuries=c["injuries"],
+                    body_weight_kg=c["body_weight_kg"],
+                    threshold_pace_s_per_km=c["threshold_pace"],
+                    ftp_w=c["ftp_w"],
+                    sections={section.name: form.cleaned_data for section, form in parts},
+                )
+            except services.OnboardingInvalid as exc:
+                target = next((f for s, f in parts if s.name == exc.section), core)
+                _place(core, target, exc)
+            else:
+                messages.success(request, "Your first block is planned. Here it is, week by week.")
+                return redirect("plan")
+    has_errors = bool(core.errors) or any(form.errors for _, form in parts)
+    return render(
+        request,
+        "athletes/onboarding.html",
+        {"core": core, "parts": parts, "steps": _progress("onboarding"), "has_errors": has_errors},
+        status=400 if has_errors else 200,
+    )

@@ -554,6 +554,29 @@ def entitlement_comp(*, athlete: AthleteProfile, reason: str) -> Entitlement:
     return row
 
 
+COMP_REASON_NO_PAYMENTS = (
+    "Complimentary: this installation takes no online payment (demo), so access comes"
+    " with the enrolment."
+)
+
+
+@transaction.atomic
+def enrolment_comp(*, athlete: AthleteProfile, tier: Tier) -> Entitlement:
+    """Sign-up where the installation has no payment configured (the demo): the client
+    is enrolled on the tier they chose and their access is marked complimentary. Where
+    Stripe is configured, a tier is only ever had through Checkout (and the webhook)."""
+    if Gateway.from_settings().configured:
+        raise BillingError(
+            "Tiers are paid for through Stripe Checkout here.", code="payment_required"
+        )
+    if not tier.is_active:
+        raise BillingError(f"{tier.name} isn't on sale.", fields={"tier": ["Not on sale."]})
+    current = athlete_selectors.current_enrolment(athlete)
+    if current is None or current.tier_id != tier.pk:
+        athlete_services.enrolment_create(athlete=athlete, tier=tier)
+    return entitlement_comp(athlete=athlete, reason=COMP_REASON_NO_PAYMENTS)
+
+
 # --- the platform's plan for each tenant ------------------------------------------------------
 
 

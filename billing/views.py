@@ -17,6 +17,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from athletes import onboarding
 from athletes import selectors as athlete_selectors
 from billing import reports, selectors, services
 from billing.gateway import Gateway
@@ -77,6 +78,16 @@ def join(request: HttpRequest) -> HttpResponse:
         tier = tiers.filter(pk=request.POST.get("tier", "0") or 0).first()
         if tier is None:
             raise Http404("No such tier.")
+        if not Gateway.from_settings().configured:
+            # No payment on this installation (the demo): enrol, marked complimentary.
+            try:
+                services.enrolment_comp(athlete=athlete, tier=tier)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return redirect("join")
+            messages.success(request, f"You're on {tier.name}.")
+            step = onboarding.next_step(membership)
+            return redirect(onboarding.step_url(step) if step else reverse("plan"))
         try:
             url = services.checkout_start(
                 athlete=athlete,
@@ -96,6 +107,7 @@ def join(request: HttpRequest) -> HttpResponse:
             "configured": Gateway.from_settings().configured,
             "can_sell": services.billing_account_of().can_sell,
             "entitlement": selectors.entitlement_of(athlete) if athlete else None,
+            "is_client": athlete is not None,
         },
     )
 

@@ -510,3 +510,44 @@ def tenant_plan_status_changed(*, tenant: Tenant, plan_status: str) -> Tenant:
         if tenant.status == Tenant.Status.SUSPENDED and tenant.status_reason in PLAN_REASONS:
             return tenant_reactivate(tenant=tenant, by_user_id=None)
     return tenant
+
+
+# --- self-serve clients (issue 10, Public and sign-up) -----------------------------------------
+
+
+def client_join(*, user: AbstractBaseUser) -> Membership:
+    """A signed-in stranger becomes a client of the tenant in context from its public
+    page. Like an invitation, it needs a verified e-mail address (the business writes to
+    it about payment and data); unlike one, nobody chose this person, so only a business
+    that is open for sign-ups (writable, with a tier on sale) takes them. The profile and
+    everything else come in the onboarding steps that follow."""
+    from allauth.account.models import EmailAddress
+
+    from coaching.models import Tier
+
+    tenant = current_tenant()
+    if not tenant.is_writable:
+        raise LifecycleError(
+            f"{tenant.name} isn't taking new clients right now.", code="not_accepting"
+        )
+    if not Tier.objects.filter(is_active=True).exists():
+        raise LifecycleError(
+            f"{tenant.name} has nothing on sale yet, so it can't take new clients.",
+            code="not_accepting",
+        )
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        raise LifecycleError(
+            "Verify your e-mail address first: follow the link we sent you.", code="unverified"
+        )
+    with transaction.atomic():
+        existing = Membership.objects.select_for_update().filter(user=user).first()
+        if existing is not None:
+            return existing  # a second click (or a reload) changes nothing
+        membership = Membership.objects.create(user=user, role=Membership.Role.CLIENT)
+        audit.record(
+            action="membership.client_join",
+            actor_user_id=user.pk,
+            detail={"membership_id": membership.pk},
+        )
+    logger.info("client joined tenant %s", tenant.pk)
+    return membership

@@ -4,10 +4,17 @@ who it serves, and how each subscriber's registered steps run exactly once.
 Coaching may not import the apps whose steps it runs, so they plug in from their
 `AppConfig.ready()`:
 
-- `register_step(name, fn, order)`: `fn(athlete, date) -> StepOutcome`, per subscriber,
-  for the tenant-local `date` that just finished. A step must be safe to run again after a
-  crash (its writes roll back with its claim, see below). Raise to fail; return
-  `StepOutcome.skip(reason)` for consent and the like.
+- `register_step(name, fn, order, prepare=None)`: `fn(athlete, date) -> StepOutcome`, per
+  subscriber, for the tenant-local `date` that just finished. A step must be safe to run
+  again after a crash (its writes roll back with its claim, see below). Raise to fail;
+  return `StepOutcome.skip(reason)` for consent and the like. With `prepare`, the frame
+  calls `prepare(athletes, date) -> context` once per chunk (tenant in context, before any
+  claim, for the chunk's subscribers that still have this step to run) and then
+  `fn(athlete, date, context)`: what is the same for the whole chunk (a library, the
+  chunk's consents and enrolments) is loaded in a few queries instead of per subscriber.
+  A context is read-only input; the claims still decide who runs (a subscriber another
+  delivery finished is skipped whatever the context holds). If `prepare` raises, every
+  subscriber's claim of that step is recorded as failed with the error.
 - `register_subscribers(SubscriberSource(...))` (athletes): who the tenant's subscribers
   are, how to load a chunk of them, and which of them have no access (billing decides).
 
@@ -63,7 +70,8 @@ class StepOutcome:
         return cls(NightlyStep.Status.SKIPPED, reason)
 
 
-StepFn = Callable[[Any, datetime.date], StepOutcome]
+StepFn = Callable[..., StepOutcome]  # (athlete, date) or, with prepare, (athlete, date, context)
+PrepareFn = Callable[[Sequence[Any], datetime.date], Any]
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,14 @@ class Step:
     name: str
     fn: StepFn
     order: int
+    prepare: PrepareFn | None = None
+
+
+class _PrepareFailed:
+    """The context of a step whose `prepare` raised: each claim records the error."""
+
+    def __init__(self, error: str):
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -84,9 +100,9 @@ _steps: dict[str, Step] = {}
 _source: SubscriberSource | None = None
 
 
-def register_step(name: str, fn: StepFn, order: int) -> None:
+def register_step(name: str, fn: StepFn, order: int, prepare: PrepareFn | None = None) -> None:
     """Add (or replace, by name) a per-subscriber step; lower `order` runs first."""
-    _steps[name] = Step(name=name, fn=fn, order=order)
+    _steps[name] = Step(name=name, fn=fn, order=order, prepare=prepare)
 
 
 def unregister_step(name: str) -> None:
@@ -294,17 +310,45 @@ def _chunk(result: ChunkResult, run_id: int, athlete_ids: Sequence[int]) -> None
             date=run.date, athlete_id__in=list(athlete_ids)
         ).values_list("athlete_id", "step", "status")
     }
+    contexts = _prepare(ordered, athletes, run.date, recorded, denied)
     for athlete in athletes:
         done_before = all((athlete.pk, s.name) in recorded for s in ordered)
         if done_before:
             result.already += 1
             continue
-        ran = _subscriber_night(run, athlete, ordered, recorded, denied.get(athlete.pk))
+        ran = _subscriber_night(run, athlete, ordered, recorded, denied.get(athlete.pk), contexts)
         result.steps_run += ran
         result.processed += 1
     # Normally the last subscriber's transaction flips the run; this covers a run whose
     # status was left behind (a resumed or manually reset run), at one query a chunk.
     _flip_if_complete(run.pk)
+
+
+def _prepare(
+    ordered: list[Step],
+    athletes: Sequence[Any],
+    date: datetime.date,
+    recorded: dict[tuple[int, str], str],
+    denied: dict[int, str],
+) -> dict[str, Any]:
+    """Each step's chunk context, for the subscribers that will actually run it (not
+    denied, not recorded yet). A transient error aborts the chunk (its task retries)."""
+    contexts: dict[str, Any] = {}
+    for step in ordered:
+        if step.prepare is None:
+            continue
+        todo = [a for a in athletes if a.pk not in denied and (a.pk, step.name) not in recorded]
+        if not todo:
+            continue
+        try:
+            with transaction.atomic():  # one snapshot, and one set_config for its reads
+                contexts[step.name] = step.prepare(todo, date)
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded on each claim instead
+            logger.warning("nightly prepare of %s failed: %s", step.name, type(exc).__name__)
+            contexts[step.name] = _PrepareFailed(_error_text(exc))
+    return contexts
 
 
 def _subscriber_night(
@@ -313,6 +357,7 @@ def _subscriber_night(
     ordered: list[Step],
     recorded: dict[tuple[int, str], str],
     denied_reason: str | None,
+    contexts: dict[str, Any] | None = None,
 ) -> int:
     statuses = [recorded[(athlete.pk, s.name)] for s in ordered if (athlete.pk, s.name) in recorded]
     ran = 0
@@ -320,8 +365,9 @@ def _subscriber_night(
         if (athlete.pk, step.name) in recorded:
             continue
         status = _claim_and_run(
-            run, athlete, step, statuses, denied_reason, last=index == len(ordered) - 1
-        )
+            run, athlete, step, statuses, denied_reason, last=index == len(ordered) - 1,
+            context=(contexts or {}).get(step.name),
+        )  # fmt: skip
         if status is None:  # another delivery got there first
             status = (
                 NightlyStep.objects.filter(athlete=athlete, date=run.date, step=step.name)
@@ -350,6 +396,7 @@ def _claim_and_run(
     denied_reason: str | None,
     *,
     last: bool,
+    context: Any = None,
 ) -> str | None:
     """One step in one transaction: claim (INSERT), run, record. None if already claimed."""
     with transaction.atomic():
@@ -369,8 +416,13 @@ def _claim_and_run(
             claim.reason = "Not run: an earlier step failed."
         else:
             try:
+                if isinstance(context, _PrepareFailed):
+                    raise RuntimeError(f"chunk preparation failed: {context.error}")
                 with transaction.atomic():
-                    outcome = step.fn(athlete, run.date)
+                    if step.prepare is None:
+                        outcome = step.fn(athlete, run.date)
+                    else:
+                        outcome = step.fn(athlete, run.date, context)
                 claim.status, claim.reason = outcome.status, outcome.reason
             except TRANSIENT:
                 raise

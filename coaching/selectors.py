@@ -250,3 +250,38 @@ def alert_inbox(coach_membership: Membership, day: datetime.date) -> Inbox:
 def client_label(client: Membership) -> str:
     """How a client is named to their coach in the inbox and the digest."""
     return client.user.get_full_name() or client.user.email
+
+
+# --- the public page (issue 10) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicOffer:
+    """What a stranger may see of a business: its published methods and tiers on sale,
+    and its coaches by name (never by e-mail)."""
+
+    methodologies: list[Methodology]
+    tiers: list[Tier]
+    coach_names: list[str]
+
+
+def public_offer_of_tenant() -> PublicOffer | None:
+    """The tenant in context's public offer, or None when it sells nothing (then it has
+    no public page, and a stranger can't tell it from an unknown address)."""
+    tiers = list(
+        Tier.objects.filter(
+            is_active=True,
+            methodology__versions__status=MethodologyVersion.Status.PUBLISHED,
+        )
+        .select_related("methodology")
+        .distinct()
+        .order_by("sort_order", "price", "name")
+    )
+    if not tiers:
+        return None
+    seen: dict[int, Methodology] = {}
+    for tier in tiers:
+        seen.setdefault(tier.methodology_id, tier.methodology)
+    coaches = Membership.objects.filter(role__in=ASSIGNABLE_COACH_ROLES).select_related("user")
+    names = sorted({m.user.get_full_name() for m in coaches if m.user.get_full_name()})
+    return PublicOffer(methodologies=list(seen.values()), tiers=tiers, coach_names=names)

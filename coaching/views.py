@@ -30,8 +30,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if down else 200)
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """A tenant's public page for non-members; otherwise the signed-in home."""
+    if request.tenant is not None and request.membership is None:
+        from coaching.views_lifecycle import landing
+
+        return landing(request)
+    return _home(request)
+
+
+@login_required
+def _home(request: HttpRequest) -> HttpResponse:
     """Platform landing after login: straight into the only tenant, or a picker."""
     if request.tenant is not None:
         return tenant_home(request)
@@ -47,6 +56,13 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if request.tenant is None or request.membership is None:
         raise Http404("No such coaching business.")
     membership = request.membership
+    if membership.role == Membership.Role.CLIENT:
+        from coaching.views_lifecycle import client_next_step
+
+        # An unfinished onboarding (profile, consent, payment, questionnaire) comes first.
+        next_url = client_next_step(request)
+        if next_url:
+            return redirect(next_url)
     context = {"role": membership.role}
     if membership.role in ("owner", "coach", "admin"):
         context["clients"] = selectors.members_of_tenant(role="client")

@@ -4,8 +4,11 @@ invitation, and self-serve sign-up of a new coaching business. Thin: forms check
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +24,7 @@ from coaching.forms import (
     TenantSignupForm,
     add_domain_error,
 )
-from coaching.models import Invitation, Membership
+from coaching.models import Invitation, Membership, Tenant
 from coaching.routing import tenant_home_url
 
 BRANDING_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
@@ -211,4 +214,115 @@ def tenant_signup(request: HttpRequest) -> HttpResponse:
             return redirect(tenant_home_url(onboarded.tenant) + "members/")
     return render(
         request, "coaching/tenant_signup.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+# --- the public page and self-serve clients (issue 10) ---------------------------------------
+
+#: Where a client member goes from the tenant home while their onboarding is unfinished.
+#: Athletes knows the steps (profile, consent, payment, questionnaire) but coaching may
+#: not import it, so it registers a function here from `AppConfig.ready()`.
+ClientNextStep = Callable[[HttpRequest], "str | None"]
+_client_next_steps: list[ClientNextStep] = []
+
+
+def register_client_next_step(fn: ClientNextStep) -> None:
+    if fn not in _client_next_steps:
+        _client_next_steps.append(fn)
+
+
+def client_next_step(request: HttpRequest) -> str | None:
+    """The URL of the first unfinished onboarding step, or None when there is none."""
+    for fn in _client_next_steps:
+        url = fn(request)
+        if url:
+            return url
+    return None
+
+
+def _public_links(tenant: Tenant) -> dict[str, str]:
+    """Links for a non-member: the script prefix is only set for members (see the
+    middleware), so tenant URLs are built from the tenant's home, not `reverse()`."""
+    home = tenant_home_url(tenant)
+    welcome = home + "welcome/"
+    return {
+        "home_url": home,
+        "logo_url": home + "brand/logo",
+        "welcome_url": welcome,
+        "signup_url": f"{reverse('account_signup')}?{urlencode({'next': welcome})}",
+        "login_url": f"{reverse('account_login')}?{urlencode({'next': welcome})}",
+    }
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """`/t/<slug>/` for someone who isn't a member: the business's public page.
+
+    Only a business that sells something (an active tier of a published methodology)
+    has one: it is advertising itself. Any other business stays indistinguishable from
+    an unknown address (anonymous visitors are sent to log in, as on every page, and
+    signed-in strangers get the same 404). A suspended business shows a notice and no
+    sign-up; an offboarded one is a 404 in the middleware already."""
+    tenant = request.tenant
+    if tenant is None:
+        raise Http404("No such coaching business.")
+    offer = selectors.public_offer_of_tenant()
+    if offer is None:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise Http404("No such coaching business.")
+    return render(
+        request,
+        "coaching/landing.html",
+        {
+            "tenant": tenant,
+            "offer": offer,
+            "accepting": tenant.is_writable,
+            "tiers": [
+                (tier, AUTONOMY_WORDS.get(tier.autonomy, tier.get_autonomy_display()))
+                for tier in offer.tiers
+            ],
+            **_public_links(tenant),
+        },
+    )
+
+
+#: The tier's autonomy in the words of DESIGN.md's table, for people choosing one.
+AUTONOMY_WORDS = {
+    "auto": "Your plan adapts every night inside your coach's rules; changes apply at once.",
+    "queue": "The engine proposes changes and your coach reviews the unusual ones,"
+    " with a check-in from your coach.",
+    "approve": "Your coach approves every change to your plan and programmes for you.",
+}
+
+
+@login_required
+def welcome(request: HttpRequest) -> HttpResponse:
+    """After sign-up and e-mail verification: the person confirms they join as a client,
+    then onboarding starts (the tenant home sends them to its first step)."""
+    tenant = request.tenant
+    if tenant is None:
+        raise Http404("No such coaching business.")
+    if request.membership is not None:
+        return redirect(tenant_home_url(tenant))
+    if selectors.public_offer_of_tenant() is None:
+        raise Http404("No such coaching business.")
+    error = ""
+    if request.method == "POST":
+        try:
+            lifecycle.client_join(user=request.user)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"Welcome to {tenant.name}. A few steps to your first plan.")
+            return redirect(tenant_home_url(tenant))
+    return render(
+        request,
+        "coaching/welcome.html",
+        {
+            "tenant": tenant,
+            "error": error,
+            "accepting": tenant.is_writable,
+            **_public_links(tenant),
+        },
+        status=409 if error else 200,
     )

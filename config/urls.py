@@ -44,6 +44,7 @@ urlpatterns = [
     path("brand/logo", views_lifecycle.brand_logo, name="brand_logo"),
     path("invite/<str:token>/", views_lifecycle.invitation, name="invitation"),
     path("start/", views_lifecycle.tenant_signup, name="tenant_signup"),
+    path("welcome/", views_lifecycle.welcome, name="client_welcome"),
     path("nightly/", views.nightly_runs, name="nightly_runs"),
     path("nightly/<int:run_id>/", views.nightly_run_detail, name="nightly_run"),
     path(

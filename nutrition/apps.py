@@ -15,6 +15,11 @@ class NutritionConfig(AppConfig):
         subjects.register(Adjustment.Subject.ENERGY, services.ENERGY_SUBJECT)
         from coaching import nightly
         from nutrition import privacy  # noqa: F401 - fills athletes.privacy
-        from nutrition.nightly import ORDER, nutrition_night
+        from nutrition.nightly import ORDER, nutrition_night, nutrition_prepare
 
-        nightly.register_step("nutrition", nutrition_night, ORDER)
+        nightly.register_step("nutrition", nutrition_night, ORDER, prepare=nutrition_prepare)
+        # Onboarding's questionnaire: food preferences and the first meal plan (issue 10).
+        from athletes import onboarding
+        from nutrition.onboarding import SECTION
+
+        onboarding.register_section(SECTION)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from athletes import consent
 from athletes import selectors as athlete_selectors
-from athletes.models import AthleteProfile
+from athletes.models import AthleteProfile, Enrolment
 from coaching.errors import DomainError
 from coaching.methodology import default_rules, validate_rules
 from nutrition import selectors
@@ -44,6 +44,8 @@ from programs.models import Adjustment
 from programs.services import subjects
 
 PLAN_DAYS = 7
+#: "Not given": the caller did not preload it, so the service reads it (None is a value).
+UNSET: Any = object()
 ADAPTIVE_WINDOW_DAYS = 28
 ESTIMATE_EVERY_DAYS = 7
 MIN_CHANGE_KCAL = 50  # smaller moves are noise in a 28-day reading
@@ -125,10 +127,12 @@ class Rules:
     threshold: float
 
 
-def rules_of(athlete: AthleteProfile) -> Rules:
+def rules_of(athlete: AthleteProfile, *, enrolment: Any = UNSET) -> Rules:
     """The methodology's nutrition philosophy from the athlete's enrolment (defaults when
-    not enrolled, so a coach can still plan for a prospect)."""
-    enrolment = athlete_selectors.current_enrolment(athlete)
+    not enrolled, so a coach can still plan for a prospect). `enrolment`: the current one
+    (with tier and version, or None) when a nightly batch loaded it for its chunk."""
+    if enrolment is UNSET:
+        enrolment = athlete_selectors.current_enrolment(athlete)
     if enrolment is None:
         rules = default_rules("endurance")
         return Rules(
@@ -178,10 +182,11 @@ def compute_targets(
     days: int = PLAN_DAYS,
     *,
     profile: NutritionProfile | None = None,
+    enrolment: Any = UNSET,
 ) -> Targets:
     """The energy and macros of [start, start + days), with their reasons."""
     profile = profile or selectors.profile_of(athlete)
-    rules = rules_of(athlete)
+    rules = rules_of(athlete, enrolment=enrolment)
     body = body_of(athlete, start)
     bmr = body.bmr
     formula = energy.tdee(bmr, profile.activity)
@@ -260,6 +265,7 @@ def _target_json(row: DayTarget) -> dict[str, int]:
 def _save_targets(athlete: AthleteProfile, targets: Targets) -> tuple[dict, set]:
     existing = selectors.targets_between(athlete, targets.days[0].date, targets.days[-1].date)
     rows, changed = {}, set()
+    new_rows: list[DayTarget] = []
     for day in targets.days:
         row = existing.get(day.date) or DayTarget(athlete=athlete, date=day.date)
         new = (day.energy_kcal, day.protein_g, day.carbs_g, day.fat_g)
@@ -270,8 +276,13 @@ def _save_targets(athlete: AthleteProfile, targets: Targets) -> tuple[dict, set]
             row.energy_kcal, row.protein_g, row.carbs_g, row.fat_g = new
             row.reasons = list(day.reasons)
             row.inputs = targets.inputs
-            row.save()
+            if row.pk is None:
+                new_rows.append(row)  # one INSERT for all the new days, below
+            else:
+                row.save()
         rows[day.date] = row
+    if new_rows:
+        DayTarget.objects.bulk_create(new_rows)
     return rows, changed
 
 
@@ -378,7 +389,9 @@ def day_plan_of(row: PlanDay) -> planner.DayPlan:
     )
 
 
-def _store_plan(row: PlanDay, target: DayTarget, plan: planner.DayPlan) -> PlanDay:
+def _store_plan(
+    row: PlanDay, target: DayTarget, plan: planner.DayPlan, *, save: bool = True
+) -> PlanDay:
     row.target = _target_json(target)
     row.meals = [meal_json(m) for m in plan.meals]
     row.totals = _totals_json(plan.totals)
@@ -393,7 +406,8 @@ def _store_plan(row: PlanDay, target: DayTarget, plan: planner.DayPlan) -> PlanD
     row.message = plan.message
     row.cost = Decimal(str(round(plan.cost, 2)))
     row.prep_min = plan.prep_min
-    row.save()
+    if save:
+        row.save()
     return row
 
 
@@ -455,6 +469,7 @@ def _plan(
     )
     plans = selectors.plan_days_between(athlete, *span)
     candidates = catalogue.candidates()
+    new_rows: list[PlanDay] = []
     for day in sorted(dates):
         row = plans.get(day) or PlanDay(athlete=athlete, date=day)
         plan = planner.plan_day(
@@ -465,10 +480,16 @@ def _plan(
             locked=_locked_meals(row if row.pk else None, slots),
             seed=_seed(athlete, day, row.revision),
         )
-        plans[day] = _store_plan(row, targets[day], plan)
+        # New days are inserted together after the loop (their neighbours only read
+        # the meals); a day that exists is updated in place.
+        plans[day] = _store_plan(row, targets[day], plan, save=row.pk is not None)
+        if row.pk is None:
+            new_rows.append(row)
         out.planned.append(day)
         if not plan.feasible:
             out.infeasible.append(day)
+    if new_rows:
+        PlanDay.objects.bulk_create(new_rows)
     return out
 
 
@@ -480,12 +501,13 @@ def nutrition_refresh(
     days: int = PLAN_DAYS,
     replan: bool = False,
     catalogue: Catalogue | None = None,
+    enrolment: Any = UNSET,
 ) -> Refresh:
     """Targets for [start, start + days), then a plan for every day whose target changed,
     that has none yet, or all of them with `replan` (preferences changed). Running it
     twice changes nothing the second time."""
     profile = selectors.profile_of(athlete)
-    targets = compute_targets(athlete, start, days, profile=profile)
+    targets = compute_targets(athlete, start, days, profile=profile, enrolment=enrolment)
     rows, changed = _save_targets(athlete, targets)
     existing = selectors.plan_days_between(athlete, start, start + datetime.timedelta(days - 1))
     due = [
@@ -504,11 +526,55 @@ def nutrition_refresh(
 # --- the night ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class NutritionNightContext:
+    """What a nightly chunk loads once for all its athletes (the tenant in context)."""
+
+    catalogue: Catalogue
+    consents: Mapping[int, bool]  # athlete id -> consents to nutrition_planning
+    enrolments: Mapping[int, Enrolment]  # athlete id -> current one (tier, version)
+
+    def for_athlete(self, athlete: AthleteProfile) -> dict[str, Any]:
+        """`plan_nutrition`'s keyword arguments for one athlete of the chunk."""
+        return {
+            "catalogue": self.catalogue,
+            "consented": self.consents.get(athlete.pk, False),
+            "enrolment": self.enrolments.get(athlete.pk),
+        }
+
+
+def nutrition_night_context(athletes: Sequence[AthleteProfile]) -> NutritionNightContext:
+    """Two queries for a chunk, whatever its size: consents and current enrolments."""
+    ids = [a.pk for a in athletes]
+    enrolments: dict[int, Enrolment] = {}
+    # Same pick as `current_enrolment` (`.first()` in Meta.ordering) when there are
+    # several: read in the reverse order, so the first one is kept last.
+    for enrolment in (
+        Enrolment.objects.filter(athlete_id__in=ids, ended__isnull=True)
+        .select_related("tier", "methodology_version")
+        .order_by("started", "id")
+    ):
+        enrolments[enrolment.athlete_id] = enrolment
+    states = consent.consent_states(ids)
+    return NutritionNightContext(
+        catalogue=load_catalogue(),
+        consents={i: state[consent.NUTRITION_PLANNING] for i, state in states.items()},
+        enrolments=enrolments,
+    )
+
+
 def plan_nutrition(
-    *, athlete: AthleteProfile, date: datetime.date, catalogue: Catalogue | None = None
+    *,
+    athlete: AthleteProfile,
+    date: datetime.date,
+    catalogue: Catalogue | None = None,
+    enrolment: Any = UNSET,
+    consented: bool | None = None,
 ) -> NutritionRun:
     """Tonight's nutrition for the athlete: the night of `date` plans the 7 days after it.
-    Idempotent per (athlete, date): a second run returns the first one's row."""
+    Idempotent per (athlete, date): a second run returns the first one's row.
+    `enrolment` (current, with tier and version, or None) and `consented` (to
+    `nutrition_planning`) are what a nightly batch loaded once for its chunk."""
     if date > timezone.localdate():
         raise NutritionError(
             f"{date.isoformat()} hasn't happened yet: a night is run once its day is over.",
@@ -518,12 +584,15 @@ def plan_nutrition(
     existing = selectors.nutrition_run(athlete, date)
     if existing is not None:
         return existing
-    if athlete_selectors.current_enrolment(athlete) is None:
+    if enrolment is UNSET:
+        enrolment = athlete_selectors.current_enrolment(athlete)
+    if enrolment is None:
         raise NotEnrolled("The athlete is not enrolled on a tier, so there is no plan to fuel.")
     run = NutritionRun(athlete=athlete, date=date)
     # Consent gate (issue 8): without `nutrition_planning` the night is claimed with the
     # reason in its notes and nothing else is written.
-    consented = consent.has_consent(athlete, consent.NUTRITION_PLANNING)
+    if consented is None:
+        consented = consent.has_consent(athlete, consent.NUTRITION_PLANNING)
     if not consented:
         run.notes = [consent.skipped_reason(consent.NUTRITION_PLANNING)]
     try:
@@ -534,9 +603,11 @@ def plan_nutrition(
     if not consented:
         return run
     with transaction.atomic():
-        estimate = expenditure_update(athlete=athlete, date=date)
+        estimate = expenditure_update(athlete=athlete, date=date, enrolment=enrolment)
         start = date + datetime.timedelta(days=1)
-        refresh = nutrition_refresh(athlete=athlete, start=start, catalogue=catalogue)
+        refresh = nutrition_refresh(
+            athlete=athlete, start=start, catalogue=catalogue, enrolment=enrolment
+        )
         end = start + datetime.timedelta(days=PLAN_DAYS - 1)
         if selectors.shopping_list_row(athlete, start, end) is None:
             ShoppingList(athlete=athlete, start=start, end=end).save()
@@ -582,7 +653,7 @@ def _energy_sentence(
 
 
 def expenditure_update(
-    *, athlete: AthleteProfile, date: datetime.date
+    *, athlete: AthleteProfile, date: datetime.date, enrolment: Any = UNSET
 ) -> ExpenditureEstimate | None:
     """Once a week, read expenditure from the last 28 days (SCIENCE.md §4 `adaptive_tdee`)
     and, when it differs from the figure in use by more than noise, propose the change as
@@ -630,7 +701,7 @@ def expenditure_update(
         )
         estimate.save()
         return estimate
-    rules = rules_of(athlete)
+    rules = rules_of(athlete, enrolment=enrolment)
     sentence = _energy_sentence(previous, proposed, mean_intake, slope_week, adaptive)
     if below_bmr:
         sentence += (

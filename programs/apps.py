@@ -14,6 +14,11 @@ class ProgramsConfig(AppConfig):
         consent.on_withdraw(consent.ML_PERSONALISATION, athlete_models_delete)
         from coaching import nightly
         from programs import privacy  # noqa: F401 - fills athletes.privacy
-        from programs.nightly import ORDER, programs_night
+        from programs.nightly import ORDER, programs_night, programs_prepare
 
-        nightly.register_step("programs", programs_night, ORDER)
+        nightly.register_step("programs", programs_night, ORDER, prepare=programs_prepare)
+        # Onboarding's questionnaire: main-lift bests and the first block (issue 10).
+        from athletes import onboarding
+        from programs.onboarding import SECTION
+
+        onboarding.register_section(SECTION)

@@ -59,7 +59,7 @@ def restore_steps(saved: dict[str, nightly.Step]) -> None:
     for name in [s.name for s in nightly.steps()]:
         nightly.unregister_step(name)
     for step in saved.values():
-        nightly.register_step(step.name, step.fn, step.order)
+        nightly.register_step(step.name, step.fn, step.order, step.prepare)
 
 
 def make_subscribers(tenant: Tenant, n: int, *, tag: str = "sub") -> list[int]:

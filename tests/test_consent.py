@@ -424,7 +424,7 @@ def test_another_tenants_athlete_is_404(api, tenant_a, coach_a, client_b):
 def test_a_client_who_has_not_chosen_is_asked_on_every_page_until_they_do(client, tenant_a):
     account = factories.member(tenant_a, "client", email="new@alpha.test", consents=False)
     client.force_login(account)
-    home = client.get("/t/alpha/").content.decode()
+    home = client.get("/t/alpha/plan/").content.decode()
     assert "please choose what you agree to" in home
     consent_page = client.get("/t/alpha/consent/").content.decode()
     assert "please choose what you agree to" not in consent_page  # not on the page itself
@@ -432,11 +432,11 @@ def test_a_client_who_has_not_chosen_is_asked_on_every_page_until_they_do(client
         athlete = AthleteProfile.objects.get(user=account)
         for purpose in consent.PURPOSES:
             consent.consent_withdraw(athlete, purpose)  # answering "no" counts as answered
-    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()
+    assert "please choose what you agree to" not in client.get("/t/alpha/plan/").content.decode()
 
 
 def test_staff_and_consenting_clients_are_not_asked(client, tenant_a, coach_a, client_a):
     client.force_login(client_a)
-    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()
+    assert "please choose what you agree to" not in client.get("/t/alpha/plan/").content.decode()
     client.force_login(coach_a)
-    assert "please choose what you agree to" not in client.get("/t/alpha/").content.decode()
+    assert "please choose what you agree to" not in client.get("/t/alpha/plan/").content.decode()

@@ -323,6 +323,74 @@ def test_a_tenant_without_subscribers_finishes_at_once(db, light_steps):
     assert (run.status, run.total) == ("done", 0)
 
 
+# --- per-chunk preparation ----------------------------------------------------------
+
+
+def test_a_prepared_step_loads_its_context_once_per_chunk_for_those_still_to_run(db, light_steps):
+    # given: a step with a prepare hook, after the light ones
+    tenant = factories.TenantFactory(slug="prep", timezone="UTC")
+    ids = make_subscribers(tenant, 3)
+    prepared: list[list[int]] = []
+    seen: dict[int, object] = {}
+
+    def prepare(athletes, date):
+        prepared.append([a.pk for a in athletes])
+        return {"date": date, "ids": frozenset(a.pk for a in athletes)}
+
+    def fn(athlete, date, context):
+        seen[athlete.pk] = context
+        return nightly.StepOutcome.done()
+
+    nightly.register_step("prepared", fn, 30, prepare=prepare)
+    try:
+        run = _run(tenant)
+        with tenant_context(tenant):
+            nightly.run_start(run=run, send=False)
+            # one subscriber was finished by an earlier delivery
+            nightly.nightly_chunk_run(run_id=run.pk, athlete_ids=ids[:1])
+            # when: the whole chunk comes, then comes again
+            nightly.nightly_chunk_run(run_id=run.pk, athlete_ids=ids)
+            nightly.nightly_chunk_run(run_id=run.pk, athlete_ids=ids)
+            run.refresh_from_db()
+    finally:
+        nightly.unregister_step("prepared")
+
+    # then: one prepare per delivery that had work, for exactly the subscribers to run,
+    # and each step call got its chunk's context
+    assert prepared == [ids[:1], ids[1:]]
+    assert seen[ids[0]] == {"date": NIGHT, "ids": frozenset(ids[:1])}
+    assert seen[ids[2]] == {"date": NIGHT, "ids": frozenset(ids[1:])}
+    assert (run.status, run.done) == ("done", 3)
+
+
+def test_a_failing_prepare_fails_that_step_for_each_subscriber_and_the_chunk_finishes(
+    db, light_steps
+):
+    tenant = factories.TenantFactory(slug="prepfail", timezone="UTC")
+    ids = make_subscribers(tenant, 2)
+
+    def prepare(athletes, date):
+        raise nightly_steps.StepExploded("no library for this tenant")
+
+    nightly.register_step("prepared", lambda a, d, c: nightly.StepOutcome.done(), 30, prepare)
+    try:
+        run = _run(tenant)
+        _run_all(tenant, run)
+    finally:
+        nightly.unregister_step("prepared")
+
+    assert (run.status, run.done, run.failed) == ("done", 0, 2)
+    with tenant_context(tenant):
+        failures = list(nightly.failures_of(run).values_list("athlete_id", "step", "reason"))
+        # the light steps before it ran and kept their writes
+        assert CheckIn.objects.filter(date=NIGHT, soreness=2).count() == 2
+    assert failures == [
+        (i, "prepared", "RuntimeError: chunk preparation failed: StepExploded: no library "
+         "for this tenant")
+        for i in ids
+    ]  # fmt: skip
+
+
 # --- the real steps ------------------------------------------------------------------
 
 
@@ -428,6 +496,41 @@ def test_real_steps_skip_without_consent_with_the_consent_reason(db):
         reasons = dict(NightlyStep.objects.values_list("step", "reason"))
     assert reasons["programs"] == consent.skipped_reason(consent.HEALTH_DATA)
     assert reasons["nutrition"] == consent.skipped_reason(consent.NUTRITION_PLANNING)
+
+
+def test_the_chunk_contexts_hold_what_the_per_athlete_reads_return(db):
+    # given: two subscribers, one of whom withdrew health data and nutrition planning
+    from athletes import consent
+    from athletes.selectors import current_enrolment
+    from coaching.selectors import membership_for
+    from nutrition.services import nutrition_night_context
+    from programs.selectors import active_block_of
+    from programs.services.alerts import reference_lifts
+    from programs.services.night import night_context
+    from tests.test_adjustments import NIGHT as LAST_NIGHT
+
+    tenant = factories.TenantFactory(slug="context", timezone="UTC")
+    profiles = _real_athletes(tenant, 2)
+    with tenant_context(tenant):
+        consent.consent_withdraw(profiles[1], consent.HEALTH_DATA)
+        consent.consent_withdraw(profiles[1], consent.NUTRITION_PLANNING)
+        consent.consent_grant(profiles[1], consent.NUTRITION_PLANNING)
+
+        # when: a chunk's contexts are loaded
+        programs = night_context(profiles, LAST_NIGHT)
+        nutrition = nutrition_night_context(profiles)
+
+        # then: they say what asking per athlete says
+        for p in profiles:
+            assert programs.consents[p.pk] == consent.consent_state(p)
+            assert programs.enrolments[p.pk] == current_enrolment(p)
+            assert programs.blocks[p.pk] == active_block_of(p)
+            assert programs.clients[p.pk] == membership_for(p.user, p.tenant)
+            assert nutrition.enrolments[p.pk] == current_enrolment(p)
+            assert nutrition.consents[p.pk] == consent.has_consent(p, consent.NUTRITION_PLANNING)
+        assert programs.main_lifts == reference_lifts()
+    assert programs.consents[profiles[1].pk][consent.HEALTH_DATA] is False
+    assert nutrition.consents[profiles[1].pk] is True
 
 
 # --- settings ------------------------------------------------------------------------

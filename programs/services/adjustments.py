@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from athletes import selectors as athlete_selectors
@@ -39,9 +39,13 @@ from programs.models import (
     PlannedSession,
     PlannedSet,
     SessionLog,
+    SetLog,
 )
 from programs.services import subjects
 from programs.services.plans import NoEnrolment, ProgramsError, tenant_library
+
+#: "Not given": the caller did not preload it, so the service reads it (None is a value).
+UNSET: Any = object()
 
 CHECKIN_DAYS = 70  # HRV baseline (60) + rolling week (7) + slack
 LOG_DAYS = 42
@@ -229,7 +233,7 @@ def _logs(athlete: AthleteProfile, day: datetime.date) -> list[engine.LoggedSess
         SessionLog.objects.filter(
             athlete=athlete, date__range=(day - datetime.timedelta(days=LOG_DAYS), day)
         )
-        .prefetch_related("sets__exercise")
+        .prefetch_related(Prefetch("sets", queryset=SetLog.objects.select_related("exercise")))
         .order_by("date", "id")
     )
     targets: dict[tuple[int, str], list[float | None]] = defaultdict(list)
@@ -269,9 +273,10 @@ def _logs(athlete: AthleteProfile, day: datetime.date) -> list[engine.LoggedSess
 
 
 def _sessions(
-    athlete: AthleteProfile, day: datetime.date
+    athlete: AthleteProfile, day: datetime.date, block: Any = UNSET
 ) -> tuple[list[engine.PlannedSessionState], dict[int, PlannedSession], list[Adjustment]]:
-    block = selectors.active_block_of(athlete)
+    if block is UNSET:
+        block = selectors.active_block_of(athlete)
     if block is None:
         return [], {}, []
     ahead = PlannedSession.objects.filter(
@@ -280,7 +285,7 @@ def _sessions(
     weeks = set(ahead.values_list("week", flat=True))
     sessions = list(
         PlannedSession.objects.filter(block=block, week__in=weeks)
-        .prefetch_related("sets__exercise")
+        .prefetch_related(Prefetch("sets", queryset=PlannedSet.objects.select_related("exercise")))
         .order_by("date", "id")
     )
     history = list(Adjustment.objects.filter(planned_session__in=sessions).order_by("id"))
@@ -312,6 +317,7 @@ def _engine_input(
     states: Sequence[engine.PlannedSessionState],
     history: Sequence[Adjustment],
     e1rm_kg: Mapping[str, float],
+    logs: Sequence[engine.LoggedSession] | None = None,
 ) -> engine.AutoregulationInput:
     unit = metrics.load_unit(athlete, until=day)
     loads = metrics.daily_loads(athlete, day - datetime.timedelta(days=90), day, unit=unit.unit)
@@ -333,7 +339,7 @@ def _engine_input(
     return engine.AutoregulationInput(
         day=day,
         checkins=_checkins(athlete, day),
-        logs=_logs(athlete, day),
+        logs=list(logs) if logs is not None else _logs(athlete, day),
         daily_loads=loads,
         sessions=states,
         e1rm_kg={k: float(v) for k, v in e1rm_kg.items()},
@@ -447,12 +453,18 @@ def autoregulate(
     date: datetime.date,
     library: Library | None = None,
     skip_reason: str = "",
+    enrolment: Any = UNSET,
+    block: Any = UNSET,
+    logs: Sequence[engine.LoggedSession] | None = None,
 ) -> AutoregulationRun:
     """Tonight's autoregulation for the athlete, from everything up to and including
     `date`, for the sessions after it. Idempotent per (athlete, date): a second run
     returns the first one's row and creates nothing. `library` lets a nightly batch
     load the tenant's exercises once. With `skip_reason` (no consent to use health data)
-    the night's row is claimed holding only that reason: nothing is read or proposed."""
+    the night's row is claimed holding only that reason: nothing is read or proposed.
+    `enrolment` and `block` (the current enrolment with its tier and version, the active
+    block, either possibly None) let the batch pass what it loaded for the whole chunk;
+    `logs` (`_logs(athlete, date)`) what the night already read for its alerts."""
     if date > timezone.localdate():
         raise ProgramsError(
             f"{date.isoformat()} hasn't happened yet: a night is run once its day is over.",
@@ -462,12 +474,14 @@ def autoregulate(
     existing = AutoregulationRun.objects.filter(athlete=athlete, date=date).first()
     if existing is not None:
         return existing
-    enrolment = athlete_selectors.current_enrolment(athlete)
+    if enrolment is UNSET:
+        enrolment = athlete_selectors.current_enrolment(athlete)
     if enrolment is None:
         raise NoEnrolment(
             "The athlete is not enrolled on a tier, so there is no methodology to adjust with."
         )
-    block = selectors.active_block_of(athlete)
+    if block is UNSET:
+        block = selectors.active_block_of(athlete)
     version = block.methodology_version if block is not None else enrolment.methodology_version
     run = AutoregulationRun(
         athlete=athlete,
@@ -489,9 +503,14 @@ def autoregulate(
         return run
 
     rules = validate_rules(version.rules)  # fills defaults a stored older document lacks
-    states, sessions, history = _sessions(athlete, date)
+    states, sessions, history = _sessions(athlete, date, block)
     inputs = _engine_input(
-        athlete, date, states, history, (block.inputs.get("e1rm_kg", {}) if block else {})
+        athlete,
+        date,
+        states,
+        history,
+        (block.inputs.get("e1rm_kg", {}) if block else {}),
+        logs,
     )
     result = engine.autoregulate(
         inputs, rules, library=library if library is not None else tenant_library()

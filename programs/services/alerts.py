@@ -29,7 +29,7 @@ from programs.engine import autoregulation as engine
 from programs.engine import strength
 from programs.ml import plateau as plateau_ml
 from programs.models import AutoregulationRun, Exercise, PlannedSession, SetLog
-from programs.services.adjustments import _logs
+from programs.services.adjustments import UNSET, _logs
 
 MISSED_WINDOW_DAYS = 7
 MISSED_MIN = 2
@@ -292,15 +292,29 @@ def _planned(
     return [(s.date, s.name, bool(s.logs.all())) for s in sessions]
 
 
+def _within(
+    rows: Sequence[tuple[datetime.date, str, bool]], since: datetime.date, until: datetime.date
+) -> list[tuple[datetime.date, str, bool]]:
+    return [row for row in rows if since <= row[0] <= until]
+
+
 def _counts(rows: Sequence[tuple[datetime.date, str, bool]]) -> tuple[int, int]:
     return sum(1 for _, _, done in rows if done), len(rows)
 
 
+def reference_lifts() -> list[str]:
+    """The tenant's main lifts (reference, loadable): the ones with a trend."""
+    return list(
+        Exercise.objects.filter(is_reference=True, loadable=True).values_list("slug", flat=True)
+    )
+
+
 def _e1rm_series(
-    athlete: AthleteProfile, date: datetime.date
+    athlete: AthleteProfile, date: datetime.date, main: Sequence[str] | None = None
 ) -> dict[str, list[tuple[datetime.date, float]]]:
     since = date - datetime.timedelta(weeks=TREND_WEEKS) + datetime.timedelta(days=1)
-    main = Exercise.objects.filter(is_reference=True, loadable=True).values_list("slug", flat=True)
+    if main is None:
+        main = reference_lifts()
     best: dict[str, dict[datetime.date, float]] = defaultdict(dict)
     rows = SetLog.objects.filter(
         session__athlete=athlete,
@@ -314,43 +328,60 @@ def _e1rm_series(
     return {slug: sorted(days.items()) for slug, days in best.items()}
 
 
-def athlete_findings(athlete: AthleteProfile, date: datetime.date) -> list[Finding]:
-    """Everything the detectors find about the athlete on `date` (tenant in context)."""
+def athlete_findings(
+    athlete: AthleteProfile,
+    date: datetime.date,
+    *,
+    main_lifts: Sequence[str] | None = None,
+    logs: Sequence[engine.LoggedSession] | None = None,
+) -> list[Finding]:
+    """Everything the detectors find about the athlete on `date` (tenant in context).
+    `main_lifts` (`reference_lifts()`) lets a nightly batch read the tenant's once;
+    `logs` (`_logs(athlete, date)`) is what the night already read for autoregulation."""
     findings: list[Finding | None] = []
-    week = _planned(athlete, date - datetime.timedelta(days=MISSED_WINDOW_DAYS - 1), date)
-    findings.append(missed_sessions(week, date))
     recent_start = date - datetime.timedelta(days=ADHERENCE_RECENT_DAYS - 1)
-    earlier = _planned(
-        athlete,
-        recent_start - datetime.timedelta(days=ADHERENCE_EARLIER_DAYS),
-        recent_start - datetime.timedelta(days=1),
-    )
-    recent = _planned(athlete, recent_start, date)
+    earlier_start = recent_start - datetime.timedelta(days=ADHERENCE_EARLIER_DAYS)
+    # One read for the three windows (the missed-sessions week lies inside the recent one).
+    planned = _planned(athlete, earlier_start, date)
+    week = _within(planned, date - datetime.timedelta(days=MISSED_WINDOW_DAYS - 1), date)
+    findings.append(missed_sessions(week, date))
+    earlier = _within(planned, earlier_start, recent_start - datetime.timedelta(days=1))
+    recent = _within(planned, recent_start, date)
     findings.append(adherence_drop(_counts(recent), _counts(earlier), date))
     runs = AutoregulationRun.objects.filter(
         athlete=athlete,
         date__range=(date - datetime.timedelta(days=READINESS_STREAK - 1), date),
     ).values_list("date", "readiness_score")
     findings.append(readiness_low(list(runs), date))
-    findings.extend(rpe_drift(_logs(athlete, date), date))
-    for slug, points in sorted(_e1rm_series(athlete, date).items()):
+    findings.extend(rpe_drift(logs if logs is not None else _logs(athlete, date), date))
+    for slug, points in sorted(_e1rm_series(athlete, date, main_lifts).items()):
         findings.append(strength_trend(slug, points, date))
     return [f for f in findings if f is not None]
 
 
-def athlete_alerts_raise(*, athlete: AthleteProfile, date: datetime.date) -> list[Alert]:
+def athlete_alerts_raise(
+    *,
+    athlete: AthleteProfile,
+    date: datetime.date,
+    client: Any = UNSET,
+    main_lifts: Sequence[str] | None = None,
+    logs: Sequence[engine.LoggedSession] | None = None,
+) -> list[Alert]:
     """Run the detectors for one athlete and night; the alerts newly created.
 
     Keys are `<kind>[:<lift>]:<ISO week of date>`, so reruns and later nights of the same
     week find the existing alert (whatever the coach did with it) and add nothing. An
     athlete who isn't a client of the tenant (a coach training themselves) gets none.
+    `client` (the athlete's client membership or None) and `main_lifts` are what a nightly
+    batch loaded once for its chunk.
     """
-    client = _client(athlete)
+    if client is UNSET:
+        client = _client(athlete)
     if client is None:
         return []
     created_alerts = []
     week = iso_week(date)
-    for finding in athlete_findings(athlete, date):
+    for finding in athlete_findings(athlete, date, main_lifts=main_lifts, logs=logs):
         alert, created = coaching_services.alert_raise(
             client=client,
             kind=finding.kind,

@@ -40,6 +40,7 @@ from programs.models import (
     ProgramBlock,
     SetLog,
 )
+from programs.services.adjustments import UNSET
 
 HISTORY_WEEKS = 12  # e1RM history read for a prediction (the engine windows it to 6)
 # Plain names for the alert title: which features, never how much (titles carry no numbers).
@@ -133,12 +134,13 @@ def _client_membership(athlete: AthleteProfile) -> Membership | None:
 
 @transaction.atomic
 def anomaly_check(
-    *, athlete: AthleteProfile, date: datetime.date
+    *, athlete: AthleteProfile, date: datetime.date, client: Any = UNSET
 ) -> anomaly_ml.AnomalyScore | Insufficient:
     """Fit or refit when due, then score `date`'s check-in; alert when it is unusual.
 
     `Insufficient` while the athlete has fewer than 28 days of data before `date` (no
-    model is stored), or when there is no check-in on `date` to score.
+    model is stored), or when there is no check-in on `date` to score. `client`: the
+    athlete's client membership (or None) when a nightly batch loaded it for its chunk.
     """
     rows = _checkin_rows(athlete, date)
     stored, model = _stored_model(athlete)
@@ -161,7 +163,8 @@ def anomaly_check(
             reason=f"No check-in or wearable data on {date.isoformat()} to score", have=0, need=1
         )
     result = anomaly_ml.score_anomaly(model, today)
-    client = _client_membership(athlete)
+    if client is UNSET:
+        client = _client_membership(athlete)
     if result.is_anomaly and client is not None:
         labels = [FEATURE_LABELS[f] for f in result.named]
         title = (
@@ -253,8 +256,13 @@ def _score_due(athlete: AthleteProfile, date: datetime.date) -> int:
     return scored
 
 
-def _next_session(athlete: AthleteProfile, date: datetime.date) -> PlannedSession | None:
-    block = ProgramBlock.objects.filter(athlete=athlete, status=ProgramBlock.Status.ACTIVE).first()
+def _next_session(
+    athlete: AthleteProfile, date: datetime.date, block: Any = UNSET
+) -> PlannedSession | None:
+    if block is UNSET:
+        block = ProgramBlock.objects.filter(
+            athlete=athlete, status=ProgramBlock.Status.ACTIVE
+        ).first()
     if block is None:
         return None
     return (
@@ -266,13 +274,16 @@ def _next_session(athlete: AthleteProfile, date: datetime.date) -> PlannedSessio
 
 
 @transaction.atomic
-def predictions_update(*, athlete: AthleteProfile, date: datetime.date) -> dict[str, Any]:
+def predictions_update(
+    *, athlete: AthleteProfile, date: datetime.date, block: Any = UNSET
+) -> dict[str, Any]:
     """Score what is due, then predict the next session's main lifts (reference lifts).
+    `block`: the active block (or None) when a nightly batch loaded it for its chunk.
 
     Returns `{"scored": n, "made": [slugs], "skipped": {slug: reason}, "for_date": day}`.
     """
     scored = _score_due(athlete, date)
-    session = _next_session(athlete, date)
+    session = _next_session(athlete, date, block)
     made: list[str] = []
     skipped: dict[str, str] = {}
     if session is None:

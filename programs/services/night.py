@@ -14,14 +14,17 @@ predicted. Each skipped step is named with its reason in `NightResult.skipped`.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from athletes import consent
-from athletes.models import AthleteProfile
+from athletes.models import AthleteProfile, Enrolment
+from coaching.models import Membership
 from programs.engine.library import Library
-from programs.models import AutoregulationRun
+from programs.models import AutoregulationRun, ProgramBlock
 from programs.services import alerts, learning
-from programs.services.adjustments import autoregulate
+from programs.services.adjustments import UNSET, _logs, autoregulate
+from programs.services.plans import tenant_library
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,21 +36,101 @@ class NightResult:
     skipped: dict[str, str] = field(default_factory=dict)  # step -> why it did not run
 
 
+@dataclass(frozen=True, kw_only=True)
+class NightContext:
+    """What a nightly chunk loads once for all its athletes (the tenant in context):
+    read-only inputs, each exactly what the per-athlete read would have returned."""
+
+    library: Library
+    main_lifts: list[str]
+    consents: Mapping[int, Mapping[str, bool]]  # athlete id -> purpose -> granted
+    enrolments: Mapping[int, Enrolment]  # open enrolment (tier, version) by athlete id
+    blocks: Mapping[int, ProgramBlock]  # active block by athlete id
+    clients: Mapping[int, Membership]  # client membership by athlete id
+
+
+def night_context(athletes: Sequence[AthleteProfile], date: datetime.date) -> NightContext:
+    """Six queries for a chunk, whatever its size (`date` is part of the frame's contract;
+    nothing here depends on it)."""
+    ids = [a.pk for a in athletes]
+    enrolments: dict[int, Enrolment] = {}
+    # Same pick as `current_enrolment` / `active_block_of` (`.first()` in Meta.ordering)
+    # when there are several: read in the reverse order, so the first one is kept last.
+    for enrolment in (
+        Enrolment.objects.filter(athlete_id__in=ids, ended__isnull=True)
+        .select_related("tier", "methodology_version")
+        .order_by("started", "id")
+    ):
+        enrolments[enrolment.athlete_id] = enrolment
+    blocks: dict[int, ProgramBlock] = {}
+    for block in ProgramBlock.objects.filter(
+        athlete_id__in=ids, status=ProgramBlock.Status.ACTIVE
+    ).order_by("start_date", "id"):
+        blocks[block.athlete_id] = block
+    by_user = {
+        m.user_id: m
+        for m in Membership.objects.filter(
+            user_id__in=[a.user_id for a in athletes], role=Membership.Role.CLIENT
+        )
+    }
+    return NightContext(
+        library=tenant_library(),
+        main_lifts=alerts.reference_lifts(),
+        consents=consent.consent_states(ids),
+        enrolments=enrolments,
+        blocks=blocks,
+        clients={a.pk: by_user[a.user_id] for a in athletes if a.user_id in by_user},
+    )
+
+
 def athlete_night(
-    *, athlete: AthleteProfile, date: datetime.date, library: Library | None = None
+    *,
+    athlete: AthleteProfile,
+    date: datetime.date,
+    library: Library | None = None,
+    context: NightContext | None = None,
 ) -> NightResult:
-    """Run the programs steps of one athlete's night for the finished day `date`."""
+    """Run the programs steps of one athlete's night for the finished day `date`.
+    `context` (from `night_context`) replaces the per-athlete reads of what a nightly
+    chunk loaded once; without it everything is read here."""
     skipped: dict[str, str] = {}
-    health = consent.has_consent(athlete, consent.HEALTH_DATA)
-    ml = consent.has_consent(athlete, consent.ML_PERSONALISATION)
+    if context is not None:
+        granted = context.consents.get(athlete.pk, {})
+        health = granted.get(consent.HEALTH_DATA, False)
+        ml = granted.get(consent.ML_PERSONALISATION, False)
+        library = library or context.library
+        known = {
+            "enrolment": context.enrolments.get(athlete.pk),
+            "block": context.blocks.get(athlete.pk),
+        }
+        client = context.clients.get(athlete.pk)
+    else:
+        health = consent.has_consent(athlete, consent.HEALTH_DATA)
+        ml = consent.has_consent(athlete, consent.ML_PERSONALISATION)
+        known = {}
+        client = UNSET
     if not health:
         skipped["autoregulation"] = consent.skipped_reason(consent.HEALTH_DATA)
+    # Autoregulation and the alerts read the same logs (up to `date`, which tonight's
+    # changes to later sessions don't touch): read them once.
+    logs = _logs(athlete, date)
     run = autoregulate(
-        athlete=athlete, date=date, library=library, skip_reason=skipped.get("autoregulation", "")
+        athlete=athlete,
+        date=date,
+        library=library,
+        skip_reason=skipped.get("autoregulation", ""),
+        logs=logs,
+        **known,
     )
-    raised = alerts.athlete_alerts_raise(athlete=athlete, date=date)
+    raised = alerts.athlete_alerts_raise(
+        athlete=athlete,
+        date=date,
+        client=client,
+        main_lifts=context.main_lifts if context is not None else None,
+        logs=logs,
+    )
     if health and ml:
-        score = learning.anomaly_check(athlete=athlete, date=date)
+        score = learning.anomaly_check(athlete=athlete, date=date, client=client)
         is_anomaly = getattr(score, "is_anomaly", None)
         anomaly = (
             getattr(score, "reason", "not scored")
@@ -60,7 +143,9 @@ def athlete_night(
         )
         skipped["anomaly"] = anomaly
     if ml:
-        predictions = learning.predictions_update(athlete=athlete, date=date)
+        predictions = learning.predictions_update(
+            athlete=athlete, date=date, block=known.get("block", UNSET)
+        )
     else:
         skipped["predictions"] = consent.skipped_reason(consent.ML_PERSONALISATION)
         predictions = {"scored": 0, "made": [], "skipped": {}, "for_date": None}
