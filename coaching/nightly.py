@@ -245,6 +245,32 @@ def run_start(
     return batches
 
 
+def run_retry_failed(*, run: NightlyRun) -> list[int]:
+    """Give the run's failed subscribers another go (after a fix or an outage): their
+    steps that didn't finish are forgotten, the run counts them as not yet done, and the
+    usual start sends them again. Steps they finished stay done. Returns their ids."""
+    with transaction.atomic():
+        run = NightlyRun.objects.select_for_update().get(pk=run.pk)
+        failed_ids = sorted(
+            set(
+                NightlyStep.objects.filter(
+                    date=run.date, status=NightlyStep.Status.FAILED
+                ).values_list("athlete_id", flat=True)
+            )
+        )
+        if not failed_ids:
+            return []
+        NightlyStep.objects.filter(date=run.date, athlete_id__in=failed_ids).exclude(
+            status=NightlyStep.Status.DONE
+        ).delete()
+        run.failed = max(0, run.failed - len(failed_ids))
+        run.status = NightlyRun.Status.RUNNING
+        run.finished = None
+        run.save(update_fields=["failed", "status", "finished"])
+    logger.info("nightly run %s: retrying %s failed subscriber(s)", run.pk, len(failed_ids))
+    return failed_ids
+
+
 def run_mark_skipped(*, run: NightlyRun, reason: str) -> None:
     NightlyRun.objects.filter(pk=run.pk).exclude(status__in=FINAL).update(
         status=NightlyRun.Status.SKIPPED, reason=reason[:200], finished=timezone.now()

@@ -329,6 +329,25 @@ def nightly_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_POST
+def nightly_run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Send the run's failed subscribers through their night again (after a fix)."""
+    from coaching import nightly
+
+    _nightly_viewer(request)
+    run = nightly.run_by_id(run_id)
+    if run is None:
+        raise Http404("No such run.")
+    retried = nightly.run_retry_failed(run=run)
+    if retried:
+        nightly.run_start(run=run, only=retried)
+        messages.success(request, f"Retrying {len(retried)} failed subscriber(s).")
+    else:
+        messages.info(request, "No failed subscriber to retry.")
+    return redirect("nightly_run", run_id=run.pk)
+
+
 def nightly_failure_rows(failures: list[Any]) -> list[dict[str, Any]]:
     """Failures with the client named as the inbox names them (never in logs)."""
     from coaching import nightly

@@ -47,6 +47,7 @@ urlpatterns = [
     path("welcome/", views_lifecycle.welcome, name="client_welcome"),
     path("nightly/", views.nightly_runs, name="nightly_runs"),
     path("nightly/<int:run_id>/", views.nightly_run_detail, name="nightly_run"),
+    path("nightly/<int:run_id>/retry/", views.nightly_run_retry, name="nightly_run_retry"),
     path(
         "nightly/<int:run_id>/progress/",
         views.nightly_run_progress,

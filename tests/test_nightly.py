@@ -278,6 +278,36 @@ def test_one_subscriber_failing_does_not_stop_the_others_and_is_listed(db, light
         assert CheckIn.objects.filter(date=NIGHT, soreness=2).count() == 3
 
 
+def test_failed_subscribers_are_retried_once_the_cause_is_fixed(db, light_steps, capsys):
+    # given: a finished run with one failed subscriber
+    tenant = factories.TenantFactory(slug="retry", timezone="UTC")
+    ids = make_subscribers(tenant, 3)
+    nightly_steps.FAIL_FOR.add(ids[2])
+    run = _run(tenant)
+    _run_all(tenant, run)
+    assert (run.status, run.done, run.failed) == ("done", 2, 1)
+    # when: the cause is fixed and the operator retries the failed ones
+    nightly_steps.FAIL_FOR.clear()
+    call_command(
+        "run_nightly", "--tenant", "retry", "--date", NIGHT.isoformat(), "--eager",
+        "--retry-failed",
+    )  # fmt: skip
+    # then: the failed subscriber finished, its done step did not run twice, counts add up
+    assert "Retrying 1 failed subscriber(s)." in capsys.readouterr().out
+    with tenant_context(tenant):
+        run.refresh_from_db()
+        assert (run.status, run.done, run.failed) == ("done", 3, 0)
+        assert CheckIn.objects.filter(athlete_id=ids[2], date=NIGHT).count() == 1
+        assert CheckIn.objects.get(athlete_id=ids[2], date=NIGHT).soreness == 2
+        assert not nightly.failures_of(run).exists()
+    # and: nothing left to retry is one line of why
+    with pytest.raises(CommandError, match="no failed subscriber"):
+        call_command(
+            "run_nightly", "--tenant", "retry", "--date", NIGHT.isoformat(), "--eager",
+            "--retry-failed",
+        )  # fmt: skip
+
+
 def test_a_later_step_is_skipped_when_an_earlier_one_failed(db, light_steps):
     tenant = factories.TenantFactory(slug="order", timezone="UTC")
     [athlete_id] = make_subscribers(tenant, 1)
@@ -644,6 +674,23 @@ def test_owner_sees_runs_with_progress_and_the_failed_client(client, owner_a, fa
     assert "hx-trigger" not in html  # a finished run stops polling
     body = detail.content.decode()
     assert "sub0@x.test" in body and "StepExploded" in body
+
+
+def test_owner_retries_the_failed_subscribers_from_the_run_page(client, owner_a, failed_run):
+    run, ids = failed_run
+    client.force_login(owner_a)
+    assert b"Retry the failed subscribers" in client.get(f"/t/alpha/nightly/{run.pk}/").content
+    nightly_steps.FAIL_FOR.clear()
+
+    response = client.post(f"/t/alpha/nightly/{run.pk}/retry/", follow=True)
+
+    assert b"Retrying 1 failed subscriber(s)." in response.content
+    with tenant_context(run.tenant):
+        run.refresh_from_db()
+        # the chunk is sent after commit (to the workers); until then the run is open again
+        assert (run.status, run.failed, run.done) == ("running", 0, 2)
+        assert not nightly.failures_of(run).exists()
+    assert client.get(f"/t/alpha/nightly/{run.pk}/retry/").status_code == 405
 
 
 def test_an_unfinished_run_polls_its_progress(client, owner_a, tenant_a):

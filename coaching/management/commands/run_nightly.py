@@ -31,6 +31,11 @@ class Command(BaseCommand):
             "--eager", action="store_true", help="Run the chunks here instead of on workers."
         )
         parser.add_argument(
+            "--retry-failed",
+            action="store_true",
+            help="Run the subscribers whose night failed again (their finished steps stay).",
+        )
+        parser.add_argument(
             "--timeout", type=int, default=3600, help="Seconds to wait for the workers."
         )
 
@@ -64,6 +69,12 @@ class Command(BaseCommand):
                 f"Night of {day.isoformat()} for {tenant.slug}: "
                 f"{'new' if created else 'existing'} run {run.pk} ({run.status})."
             )
+            if options["retry_failed"]:
+                retried = nightly.run_retry_failed(run=run)
+                if not retried:
+                    raise CommandError(f"Run {run.pk} has no failed subscriber to retry.")
+                self.stdout.write(f"Retrying {len(retried)} failed subscriber(s).")
+                only = retried if only is None else [i for i in only if i in retried]
             batches = nightly.run_start(run=run, only=only, send=not options["eager"])
             if options["eager"]:
                 for batch in batches:
