@@ -494,6 +494,25 @@ def _plan(
 
 
 @transaction.atomic
+def plan_still_fits(plan: PlanDay, target: Mapping[str, Any]) -> bool:
+    """Whether a stored plan, planned without relaxing anything, is still inside the
+    planner's default tolerance (energy ±5 %, each macro ±10 %) of `target`."""
+    if not plan.feasible or plan.relaxations or not plan.totals:
+        return False
+    tolerance = planner.Tolerance()
+    bands = {
+        "energy_kcal": tolerance.energy,
+        "protein_g": tolerance.protein,
+        "carbs_g": tolerance.carbs,
+        "fat_g": tolerance.fat,
+    }
+    for key, band in bands.items():
+        want, got = float(target[key]), float(plan.totals.get(key, 0))
+        if want <= 0 or abs(got - want) > band * want:
+            return False
+    return True
+
+
 def nutrition_refresh(
     *,
     athlete: AthleteProfile,
@@ -503,21 +522,28 @@ def nutrition_refresh(
     catalogue: Catalogue | None = None,
     enrolment: Any = UNSET,
 ) -> Refresh:
-    """Targets for [start, start + days), then a plan for every day whose target changed,
-    that has none yet, or all of them with `replan` (preferences changed). Running it
-    twice changes nothing the second time."""
+    """Targets for [start, start + days), then a plan for every day that has none, whose
+    plan no longer meets its (changed) target, or all of them with `replan` (preferences
+    changed). A plan that still lands inside the planner's tolerance of the new target is
+    kept (a 0.1 kg weigh-in moving the target by 8 kcal doesn't reshuffle a week of
+    meals); it is re-pointed at the new target. Running it twice changes nothing."""
     profile = selectors.profile_of(athlete)
     targets = compute_targets(athlete, start, days, profile=profile, enrolment=enrolment)
     rows, changed = _save_targets(athlete, targets)
     existing = selectors.plan_days_between(athlete, start, start + datetime.timedelta(days - 1))
-    due = [
-        d
-        for d in sorted(rows)
-        if replan
-        or d in changed
-        or d not in existing
-        or existing[d].target != _target_json(rows[d])
-    ]
+    due, kept = [], []
+    for d in sorted(rows):
+        plan, target = existing.get(d), _target_json(rows[d])
+        if replan or plan is None:
+            due.append(d)
+        elif plan.target != target:
+            if plan_still_fits(plan, target):
+                plan.target = target
+                kept.append(plan)
+            else:
+                due.append(d)
+    if kept:
+        PlanDay.objects.bulk_update(kept, ["target"])
     refresh = _plan(athlete, rows, due, profile, catalogue=catalogue or load_catalogue())
     refresh.targets_changed = sorted(changed)
     return refresh

@@ -153,6 +153,25 @@ def test_the_night_is_idempotent_and_replans_only_days_whose_target_changed(athl
     assert selectors.targets_between(athlete, fuelled, fuelled)[fuelled].day_load == "high"
 
 
+def test_a_small_target_drift_keeps_the_meals_and_repoints_the_plan(tenant_a, client_a, athlete):
+    first = services.nutrition_refresh(athlete=athlete, start=TODAY)
+    assert len(first.planned) == 7
+    meals = {p.date: p.meals for p in PlanDay.objects.filter(athlete=athlete)}
+    # a weigh-in 0.5 kg up moves every target a little (BMR and protein follow the weight)
+    factories.checkin(tenant_a, client_a, TODAY, body_weight_kg=Decimal("70.5"))
+
+    drift = services.nutrition_refresh(athlete=athlete, start=TODAY)
+
+    assert drift.targets_changed, "the weigh-in should move the targets"
+    targets = selectors.targets_between(athlete, TODAY, TODAY + datetime.timedelta(days=6))
+    for plan in PlanDay.objects.filter(athlete=athlete):
+        assert plan.target == services._target_json(targets[plan.date])  # re-pointed
+        assert services.plan_still_fits(plan, plan.target)
+        if plan.date not in drift.planned:
+            assert plan.meals == meals[plan.date]  # kept as it was
+    assert len(drift.planned) < len(drift.targets_changed)
+
+
 def test_a_night_that_hasnt_happened_is_refused(athlete):
     with pytest.raises(services.NutritionError, match="hasn't happened yet"):
         services.plan_nutrition(athlete=athlete, date=TODAY + datetime.timedelta(days=1))
