@@ -266,6 +266,7 @@ def _save_targets(athlete: AthleteProfile, targets: Targets) -> tuple[dict, set]
     existing = selectors.targets_between(athlete, targets.days[0].date, targets.days[-1].date)
     rows, changed = {}, set()
     new_rows: list[DayTarget] = []
+    updated: list[DayTarget] = []
     for day in targets.days:
         row = existing.get(day.date) or DayTarget(athlete=athlete, date=day.date)
         new = (day.energy_kcal, day.protein_g, day.carbs_g, day.fat_g)
@@ -279,10 +280,27 @@ def _save_targets(athlete: AthleteProfile, targets: Targets) -> tuple[dict, set]
             if row.pk is None:
                 new_rows.append(row)  # one INSERT for all the new days, below
             else:
-                row.save()
+                updated.append(row)  # one UPDATE for all the changed days, below
         rows[day.date] = row
     if new_rows:
         DayTarget.objects.bulk_create(new_rows)
+    if updated:
+        now = timezone.now()
+        for row in updated:
+            row.updated = now  # auto_now isn't applied by bulk_update
+        DayTarget.objects.bulk_update(
+            updated,
+            [
+                "day_load",
+                "energy_kcal",
+                "protein_g",
+                "carbs_g",
+                "fat_g",
+                "reasons",
+                "inputs",
+                "updated",
+            ],
+        )
     return rows, changed
 
 
