@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import secrets
 import shutil
 import zipfile
@@ -31,7 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import DatabaseError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from athletes import consent
@@ -217,15 +216,7 @@ def tenant_export_build(*, request: DataRequest) -> DataRequest:
                 archive, athlete, prefix=f"clients/{athlete.pk}/"
             )
         archive.writestr("README.txt", _tenant_readme(tenant, table_counts, clients))
-    os.replace(partial, target)
-    request.file = str(rel)
-    request.status = DataRequest.Status.READY
-    request.finished_at = timezone.now()
-    try:
-        request.save(update_fields=["file", "status", "finished_at"])
-    except DatabaseError:
-        target.unlink(missing_ok=True)
-        raise
+    services.zip_publish(request, partial=partial, target=target, rel=rel)
     audit.record(
         action="tenant.export.build",
         actor_user_id=None,

@@ -172,6 +172,20 @@ def athlete_export_write(
     return counts
 
 
+def zip_publish(request: DataRequest, *, partial: Path, target: Path, rel: Path) -> None:
+    """Move a finished ZIP into place and mark its request ready. If the request went
+    meanwhile (erased), the ZIP must not outlive it."""
+    os.replace(partial, target)
+    request.file = str(rel)
+    request.status = DataRequest.Status.READY
+    request.finished_at = timezone.now()
+    try:
+        request.save(update_fields=["file", "status", "finished_at"])
+    except DatabaseError:
+        target.unlink(missing_ok=True)
+        raise
+
+
 def export_build(*, request: DataRequest) -> DataRequest:
     """Build the ZIP for one export request. Safe to run twice: a finished request is
     left alone; a half-written file never becomes visible (written, then renamed). The
@@ -191,16 +205,7 @@ def export_build(*, request: DataRequest) -> DataRequest:
     partial = target.with_suffix(".part")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         counts = athlete_export_write(archive, athlete)
-    os.replace(partial, target)
-    request.file = str(rel)
-    request.status = DataRequest.Status.READY
-    request.finished_at = timezone.now()
-    try:
-        request.save(update_fields=["file", "status", "finished_at"])
-    except DatabaseError:
-        # The request went meanwhile (erased): its ZIP must not outlive it.
-        target.unlink(missing_ok=True)
-        raise
+    zip_publish(request, partial=partial, target=target, rel=rel)
     audit.record(
         action="export.build",
         actor_user_id=None,
