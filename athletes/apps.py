@@ -25,6 +25,6 @@ class AthletesConfig(AppConfig):
         lifecycle.on_tenant_created(lambda tenant: consent.policies_current())
         # The tenant home sends a client with an unfinished onboarding to its next step.
         from athletes import onboarding
-        from coaching import views_lifecycle
+        from coaching import routing
 
-        views_lifecycle.register_client_next_step(onboarding.next_step_url)
+        routing.register_client_next_step(onboarding.next_step_url)

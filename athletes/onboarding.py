@@ -98,7 +98,7 @@ def next_step(membership: Membership | None) -> str | None:
 
 
 def next_step_url(request: HttpRequest) -> str | None:
-    """Registered with `coaching.views_lifecycle.register_client_next_step`: the tenant
+    """Registered with `coaching.routing.register_client_next_step`: the tenant
     home sends an unfinished client here. A suspended business can't take the writes
     onboarding needs, so its clients read their home as before."""
     tenant = getattr(request, "tenant", None)

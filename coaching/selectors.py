@@ -12,7 +12,15 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from coaching.models import Alert, Membership, Methodology, MethodologyVersion, Tenant, Tier
+from coaching.models import (
+    Alert,
+    Invitation,
+    Membership,
+    Methodology,
+    MethodologyVersion,
+    Tenant,
+    Tier,
+)
 from coaching.tenancy import current_tenant
 
 
@@ -285,3 +293,10 @@ def public_offer_of_tenant() -> PublicOffer | None:
     coaches = Membership.objects.filter(role__in=ASSIGNABLE_COACH_ROLES).select_related("user")
     names = sorted({m.user.get_full_name() for m in coaches if m.user.get_full_name()})
     return PublicOffer(methodologies=list(seen.values()), tiers=tiers, coach_names=names)
+
+
+def open_invitations() -> QuerySet[Invitation]:
+    """The current tenant's invitations still waiting for an answer, newest first."""
+    return Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by__user")

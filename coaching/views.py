@@ -57,7 +57,7 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
         raise Http404("No such coaching business.")
     membership = request.membership
     if membership.role == Membership.Role.CLIENT:
-        from coaching.views_lifecycle import client_next_step
+        from coaching.routing import client_next_step
 
         # An unfinished onboarding (profile, consent, payment, questionnaire) comes first.
         next_url = client_next_step(request)
@@ -287,6 +287,17 @@ def _nightly_viewer(request: HttpRequest) -> None:
     raise Http404("No such page.")
 
 
+def _nightly_run(request: HttpRequest, run_id: int) -> Any:
+    """The tenant's run for the run pages, for those `_nightly_viewer` lets in; else 404."""
+    from coaching import nightly
+
+    _nightly_viewer(request)
+    run = nightly.run_by_id(run_id)
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
 @login_required
 @require_GET
 def nightly_runs(request: HttpRequest) -> HttpResponse:
@@ -302,12 +313,7 @@ def nightly_runs(request: HttpRequest) -> HttpResponse:
 @require_GET
 def nightly_run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     """The progress bar of one run (the fragment htmx swaps in every few seconds)."""
-    from coaching import nightly
-
-    _nightly_viewer(request)
-    run = nightly.run_by_id(run_id)
-    if run is None:
-        raise Http404("No such run.")
+    run = _nightly_run(request, run_id)
     return render(request, "coaching/nightly_progress.html", {"run": run})
 
 
@@ -317,10 +323,7 @@ def nightly_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """One run: its counts, and each failed subscriber with the step and the error."""
     from coaching import nightly
 
-    _nightly_viewer(request)
-    run = nightly.run_by_id(run_id)
-    if run is None:
-        raise Http404("No such run.")
+    run = _nightly_run(request, run_id)
     failures = list(nightly.failures_of(run).select_related("athlete"))
     return render(
         request,
@@ -335,10 +338,7 @@ def nightly_run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
     """Send the run's failed subscribers through their night again (after a fix)."""
     from coaching import nightly
 
-    _nightly_viewer(request)
-    run = nightly.run_by_id(run_id)
-    if run is None:
-        raise Http404("No such run.")
+    run = _nightly_run(request, run_id)
     retried = nightly.run_retry_failed(run=run)
     if retried:
         nightly.run_start(run=run, only=retried)

@@ -4,8 +4,6 @@ invitation, and self-serve sign-up of a new coaching business. Thin: forms check
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -93,9 +91,7 @@ def members(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, exc.message)
                 return redirect("members")
-    open_invitations = [
-        i for i in Invitation.objects.select_related("invited_by__user") if i.is_open
-    ]
+    open_invitations = list(selectors.open_invitations())
     return render(
         request,
         "coaching/members.html",
@@ -218,26 +214,6 @@ def tenant_signup(request: HttpRequest) -> HttpResponse:
 
 
 # --- the public page and self-serve clients (issue 10) ---------------------------------------
-
-#: Where a client member goes from the tenant home while their onboarding is unfinished.
-#: Athletes knows the steps (profile, consent, payment, questionnaire) but coaching may
-#: not import it, so it registers a function here from `AppConfig.ready()`.
-ClientNextStep = Callable[[HttpRequest], "str | None"]
-_client_next_steps: list[ClientNextStep] = []
-
-
-def register_client_next_step(fn: ClientNextStep) -> None:
-    if fn not in _client_next_steps:
-        _client_next_steps.append(fn)
-
-
-def client_next_step(request: HttpRequest) -> str | None:
-    """The URL of the first unfinished onboarding step, or None when there is none."""
-    for fn in _client_next_steps:
-        url = fn(request)
-        if url:
-            return url
-    return None
 
 
 def _public_links(tenant: Tenant) -> dict[str, str]:
