@@ -37,7 +37,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from coaching.models import Membership, NightlyRun, NightlyStep, Tenant
@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 #: Local wall-clock time after which the previous day counts as finished.
 DUE_AFTER = datetime.time(2, 0)
 FINAL = (NightlyRun.Status.DONE, NightlyRun.Status.FAILED, NightlyRun.Status.SKIPPED)
+BACKFILL_ONLY = "Only single subscribers were run by hand; the tenant's night has not started."
 # Transient database errors are not a subscriber's failure: they abort the chunk, whose
 # task retries with backoff (the claims make the retry safe).
 TRANSIENT = (OperationalError, InterfaceError)
@@ -173,14 +174,23 @@ def nightly_dispatch(*, now: datetime.datetime | None = None) -> list[NightlyRun
                 run, was_created = run_get_or_create(date=day)
                 if was_created:
                     created.append(run)
+                # A due run that a subscriber backfill created before the night was due
+                # (manual, still queued: `run_start` leaves it so) starts now too.
+                backfilled = (
+                    run.status == NightlyRun.Status.QUEUED
+                    and run.trigger == NightlyRun.Trigger.MANUAL
+                )
+                if was_created or backfilled:
                     to_start.append(run.pk)
-            to_start += list(
-                NightlyRun.objects.filter(
+            to_start += [
+                pk
+                for pk in NightlyRun.objects.filter(
                     status__in=[NightlyRun.Status.QUEUED, NightlyRun.Status.RUNNING],
                     created__lt=stale,
                     date__gte=(day or now.date()) - datetime.timedelta(days=3),
                 ).values_list("pk", flat=True)
-            )
+                if pk not in to_start
+            ]
             for run_id in to_start:
                 transaction.on_commit(
                     lambda tid=tenant.pk, rid=run_id: nightly_start.apply_async(
@@ -227,11 +237,19 @@ def run_start(
             return []
         ids = subscriber_source().ids()
         finished = finished_subscriber_ids(run)
-        if run.status == NightlyRun.Status.QUEUED:
+        if run.status == NightlyRun.Status.QUEUED and only is None:
             run.total = len(ids)
             run.status = NightlyRun.Status.RUNNING
             run.started = timezone.now()
-            run.save(update_fields=["total", "status", "started"])
+            run.reason = ""
+            run.save(update_fields=["total", "status", "started", "reason"])
+        elif run.status == NightlyRun.Status.QUEUED:
+            # A backfill of some subscribers (`run_nightly --subscriber`) is not the
+            # tenant's night: flipping the run to running with every subscriber as its
+            # total would leave it "running" for good. It stays queued (the dispatcher, or
+            # a full manual run, starts it); their steps are recorded and counted as usual.
+            run.reason = BACKFILL_ONLY
+            run.save(update_fields=["reason"])
         todo = [i for i in (only if only is not None else ids) if i not in finished]
         batches = chunks(todo, settings.NIGHTLY_CHUNK_SIZE)
         _flip_if_complete(run.pk)
@@ -264,7 +282,8 @@ def run_retry_failed(*, run: NightlyRun) -> list[int]:
             status=NightlyStep.Status.DONE
         ).delete()
         run.failed = max(0, run.failed - len(failed_ids))
-        run.status = NightlyRun.Status.RUNNING
+        if run.status != NightlyRun.Status.QUEUED:  # a backfill-only run stays queued
+            run.status = NightlyRun.Status.RUNNING
         run.finished = None
         run.save(update_fields=["failed", "status", "finished"])
     logger.info("nightly run %s: retrying %s failed subscriber(s)", run.pk, len(failed_ids))
@@ -283,6 +302,21 @@ def _flip_if_complete(run_id: int) -> None:
         status=NightlyRun.Status.RUNNING,
         total__lte=F("done") + F("failed") + F("skipped"),
     ).update(status=NightlyRun.Status.DONE, finished=timezone.now())
+
+
+def _count_and_flip(run_id: int, field: str) -> None:
+    """Count one finished subscriber and, if that was the last one, finish the run: one
+    UPDATE (PostgreSQL evaluates every SET against the row as it was, so the count
+    compared is the one after this subscriber), where a count then a flip took two."""
+    complete = Q(
+        status=NightlyRun.Status.RUNNING,
+        total__lte=F("done") + F("failed") + F("skipped") + 1,
+    )
+    NightlyRun.objects.filter(pk=run_id).update(
+        **{field: F(field) + 1},
+        status=Case(When(complete, then=Value(NightlyRun.Status.DONE)), default=F("status")),
+        finished=Case(When(complete, then=Value(timezone.now())), default=F("finished")),
+    )
 
 
 # --- one chunk --------------------------------------------------------------------------
@@ -462,9 +496,7 @@ def _claim_and_run(
         claim.reason = claim.reason[:500]
         claim.save(update_fields=["status", "reason", "ms"])
         if last:
-            field = _subscriber_status([*earlier, claim.status])
-            NightlyRun.objects.filter(pk=run.pk).update(**{field: F(field) + 1})
-            _flip_if_complete(run.pk)
+            _count_and_flip(run.pk, _subscriber_status([*earlier, claim.status]))
     return claim.status
 
 

@@ -563,6 +563,57 @@ def test_the_chunk_contexts_hold_what_the_per_athlete_reads_return(db):
     assert nutrition.consents[profiles[1].pk] is True
 
 
+def test_the_chunk_history_is_what_each_athlete_reads_alone(db):
+    # given: three subscribers; one logged two planned sessions of the block, one an
+    # unplanned squat session ten days ago, one nothing (check-ins only)
+    from programs.models import Exercise, PlannedSession, SessionLog, SetLog
+    from programs.services import alerts, learning
+    from programs.services.adjustments import _checkins, _logs
+    from programs.services.night import night_context
+    from tests.test_adjustments import NIGHT as LAST_NIGHT
+
+    tenant = factories.TenantFactory(slug="history", timezone="UTC")
+    profiles = _real_athletes(tenant, 3)
+    with tenant_context(tenant):
+        planned = PlannedSession.objects.filter(
+            athlete=profiles[0], rest_day=False, date__lte=LAST_NIGHT
+        ).order_by("date", "id")[:2]
+        for session in planned:
+            log = SessionLog.objects.create(
+                athlete=profiles[0], planned_session=session, date=session.date,
+                kind=session.kind, duration_s=3600, session_rpe=Decimal("8"), srpe_load=480,
+            )  # fmt: skip
+            for p_set in session.sets.order_by("set_index"):
+                SetLog.objects.create(
+                    session=log, exercise=p_set.exercise, set_index=p_set.set_index,
+                    reps=p_set.reps, weight_kg=p_set.load_kg or Decimal("20"), rpe=Decimal("8.5"),
+                )  # fmt: skip
+        extra = SessionLog.objects.create(
+            athlete=profiles[1], date=LAST_NIGHT - datetime.timedelta(days=10), kind="strength",
+            duration_s=4500, session_rpe=Decimal("7"), srpe_load=525,
+        )  # fmt: skip
+        SetLog.objects.create(
+            session=extra, exercise=Exercise.objects.get(slug="back-squat"), set_index=1,
+            reps=5, weight_kg=Decimal("90"), rpe=Decimal("8"),
+        )  # fmt: skip
+
+        # when: the chunk's context is loaded for all three
+        context = night_context(profiles, LAST_NIGHT)
+
+        # then: each athlete's slice is exactly what the services read for them alone
+        since = alerts.adherence_since(LAST_NIGHT)
+        for p in profiles:
+            assert context.logs[p.pk] == _logs(p, LAST_NIGHT)
+            assert context.checkins[p.pk] == _checkins(p, LAST_NIGHT)
+            assert context.planned[p.pk] == alerts._planned(p, since, LAST_NIGHT)
+            assert context.e1rm[p.pk] == alerts._e1rm_series(p, LAST_NIGHT, context.main_lifts)
+            assert context.anomaly_rows[p.pk] == learning._checkin_rows(p, LAST_NIGHT)
+    assert len(context.logs[profiles[0].pk]) == len(planned) and context.logs[profiles[1].pk]
+    assert any(done for _, _, done in context.planned[profiles[0].pk])
+    assert context.e1rm[profiles[1].pk] and context.logs[profiles[2].pk] == []
+    assert context.checkins[profiles[2].pk]
+
+
 # --- settings ------------------------------------------------------------------------
 
 
@@ -614,7 +665,71 @@ def test_run_nightly_for_one_subscriber_runs_only_that_one(db, light_steps):
     with tenant_context(tenant):
         assert set(NightlyStep.objects.values_list("athlete_id", flat=True)) == {ids[2]}
         run = NightlyRun.objects.get(date=NIGHT)
-    assert (run.status, run.total, run.done) == ("running", 3, 1)
+    # a backfill is not the tenant's night: the run is not left "running" 1 of 3 for good
+    assert (run.status, run.total, run.done) == ("queued", 0, 1)
+    assert run.reason == nightly.BACKFILL_ONLY
+
+
+def test_a_backfilled_run_is_started_by_the_dispatcher_and_completes_once(
+    db, light_steps, django_capture_on_commit_callbacks
+):
+    # given: one subscriber backfilled by hand before the night was due
+    tenant = factories.TenantFactory(slug="early", timezone="UTC")
+    ids = make_subscribers(tenant, 3)
+    call_command(
+        "run_nightly", "--tenant", "early", "--date", NIGHT.isoformat(),
+        "--subscriber", str(ids[0]), "--eager",
+    )  # fmt: skip
+
+    # when: the beat's tick at 02:00 finds the run it would have created, and starts it
+    with django_capture_on_commit_callbacks(execute=False) as started:
+        created = nightly.nightly_dispatch(now=at(2026, 11, 21, 2, 0))
+    assert created == [] and len(started) == 1
+    with tenant_context(tenant):
+        run = NightlyRun.objects.get(date=NIGHT)
+        batches = nightly.run_start(run=run, send=False)
+        for batch in batches:
+            nightly.nightly_chunk_run(run_id=run.pk, athlete_ids=batch)
+        run.refresh_from_db()
+
+    # then: the other two ran, the backfilled one was not run again, the run is done
+    assert batches == [ids[1:]]
+    assert (run.status, run.total, run.done, run.reason) == ("done", 3, 3, "")
+    with tenant_context(tenant):
+        assert NightlyStep.objects.filter(athlete_id=ids[0]).count() == len(nightly.steps())
+
+
+def test_retrying_a_failed_backfill_keeps_the_run_queued_for_the_tenants_night(db, light_steps):
+    tenant = factories.TenantFactory(slug="refail", timezone="UTC")
+    ids = make_subscribers(tenant, 2)
+    nightly_steps.FAIL_FOR.add(ids[0])
+    args = ["--tenant", "refail", "--date", NIGHT.isoformat(), "--subscriber", str(ids[0])]
+    call_command("run_nightly", *args, "--eager")
+    nightly_steps.FAIL_FOR.clear()
+
+    call_command("run_nightly", *args, "--eager", "--retry-failed")
+
+    with tenant_context(tenant):
+        run = NightlyRun.objects.get(date=NIGHT)
+    # not "done" with a total of 0: the other subscriber's night has still to run
+    assert (run.status, run.done, run.failed) == ("queued", 1, 0)
+
+
+def test_a_subscriber_backfill_of_a_started_run_leaves_its_state_alone(db, light_steps):
+    tenant = factories.TenantFactory(slug="mid", timezone="UTC")
+    ids = make_subscribers(tenant, 3)
+    run = _run(tenant)
+    with tenant_context(tenant):
+        nightly.run_start(run=run, send=False)  # running, nobody processed yet
+
+    call_command(
+        "run_nightly", "--tenant", "mid", "--date", NIGHT.isoformat(),
+        "--subscriber", str(ids[1]), "--eager",
+    )  # fmt: skip
+
+    with tenant_context(tenant):
+        run.refresh_from_db()
+    assert (run.status, run.total, run.done, run.reason) == ("running", 3, 1, "")
 
 
 @pytest.mark.parametrize(
@@ -728,3 +843,38 @@ def test_api_lists_runs_and_failures_and_hides_other_tenants(owner_a, tenant_b, 
     assert (failure["athlete"], failure["step"]) == (ids[0], "light_plan")
     assert foreign.status_code == 404
     assert api.post("/api/v1/nightly-runs/", {}, HTTP_X_TENANT="alpha").status_code == 405
+
+
+def test_platform_staff_with_totp_read_any_tenants_runs_like_the_pages(
+    client, tenant_b, failed_run
+):
+    # given: a staff user who is no member of alpha, with and without two-factor
+    run, ids = failed_run
+    staff = factories.user("ops@platform.test", mfa=True)
+    plain_staff = factories.user("ops2@platform.test")
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(pk__in=[staff.pk, plain_staff.pk]).update(is_staff=True)
+    staff.refresh_from_db()
+    plain_staff.refresh_from_db()
+    api = APIClient()
+
+    # when / then: with TOTP they read the runs and failures, as the run page shows them
+    api.force_authenticate(staff)
+    listed = api.get("/api/v1/nightly-runs/", HTTP_X_TENANT="alpha")
+    failures = api.get(f"/api/v1/nightly-runs/{run.pk}/failures/", HTTP_X_TENANT="alpha")
+    assert listed.status_code == 200
+    assert [r["id"] for r in listed.json()["results"]] == [run.pk]
+    assert [f["athlete"] for f in failures.json()["results"]] == [ids[0]]
+    client.force_login(staff)
+    assert client.get(f"/t/alpha/nightly/{run.pk}/").status_code == 200
+    # still read-only, and still scoped to the tenant named
+    assert api.post("/api/v1/nightly-runs/", {}, HTTP_X_TENANT="alpha").status_code == 405
+    other = _run(tenant_b)
+    assert api.get(f"/api/v1/nightly-runs/{other.pk}/", HTTP_X_TENANT="alpha").status_code == 404
+
+    # staff without two-factor get the stranger's 404, on the API as on the page
+    api.force_authenticate(plain_staff)
+    assert api.get("/api/v1/nightly-runs/", HTTP_X_TENANT="alpha").status_code == 404
+    client.force_login(plain_staff)
+    assert client.get("/t/alpha/nightly/").status_code == 404

@@ -210,11 +210,20 @@ def _apply(adjustment: Adjustment, *, by: Membership | None) -> Adjustment:
 def _checkins(
     athlete: AthleteProfile, day: datetime.date
 ) -> dict[datetime.date, engine.DayCheckIn]:
+    return _checkins_of([athlete.pk], day)[athlete.pk]
+
+
+def _checkins_of(
+    athlete_ids: Sequence[int], day: datetime.date
+) -> dict[int, dict[datetime.date, engine.DayCheckIn]]:
+    """`_checkins` of several athletes in one query (a nightly chunk's)."""
     rows = CheckIn.objects.filter(
-        athlete=athlete, date__range=(day - datetime.timedelta(days=CHECKIN_DAYS), day)
-    ).values_list("date", "sleep_hours", "soreness", "stress", "mood", "hrv_rmssd_ms")
-    return {
-        d: engine.DayCheckIn(
+        athlete_id__in=list(athlete_ids),
+        date__range=(day - datetime.timedelta(days=CHECKIN_DAYS), day),
+    ).values_list("athlete_id", "date", "sleep_hours", "soreness", "stress", "mood", "hrv_rmssd_ms")
+    out: dict[int, dict[datetime.date, engine.DayCheckIn]] = {i: {} for i in athlete_ids}
+    for athlete_id, d, sleep, soreness, stress, mood, hrv in rows:
+        out[athlete_id][d] = engine.DayCheckIn(
             date=d,
             sleep_hours=_f(sleep),
             soreness=soreness,
@@ -222,16 +231,24 @@ def _checkins(
             mood=mood,
             hrv_rmssd_ms=_f(hrv),
         )
-        for d, sleep, soreness, stress, mood, hrv in rows
-    }
+    return out
 
 
 def _logs(athlete: AthleteProfile, day: datetime.date) -> list[engine.LoggedSession]:
     """Logged sessions of the last weeks, each set with the target RPE of the planned set
     it fulfilled (the k-th logged set of a lift ↔ the k-th planned set of that lift)."""
+    return _logs_of([athlete.pk], day)[athlete.pk]
+
+
+def _logs_of(
+    athlete_ids: Sequence[int], day: datetime.date
+) -> dict[int, list[engine.LoggedSession]]:
+    """`_logs` of several athletes in three queries (a nightly chunk's), each athlete's
+    sessions in the same order."""
     logs = list(
         SessionLog.objects.filter(
-            athlete=athlete, date__range=(day - datetime.timedelta(days=LOG_DAYS), day)
+            athlete_id__in=list(athlete_ids),
+            date__range=(day - datetime.timedelta(days=LOG_DAYS), day),
         )
         .prefetch_related(Prefetch("sets", queryset=SetLog.objects.select_related("exercise")))
         .order_by("date", "id")
@@ -243,7 +260,7 @@ def _logs(athlete: AthleteProfile, day: datetime.date) -> list[engine.LoggedSess
         .order_by("session_id", "set_index")
     ):
         targets[(planned.session_id, planned.exercise.slug)].append(_f(planned.target_rpe))
-    out = []
+    out: dict[int, list[engine.LoggedSession]] = {i: [] for i in athlete_ids}
     for log in logs:
         seen: dict[str, int] = defaultdict(int)
         sets = []
@@ -264,7 +281,7 @@ def _logs(athlete: AthleteProfile, day: datetime.date) -> list[engine.LoggedSess
                     velocity_m_s=_f(s.mean_velocity_m_s),
                 )
             )
-        out.append(
+        out[log.athlete_id].append(
             engine.LoggedSession(
                 date=log.date, kind=log.kind, duration_min=log.duration_s / 60, sets=tuple(sets)
             )
@@ -318,6 +335,7 @@ def _engine_input(
     history: Sequence[Adjustment],
     e1rm_kg: Mapping[str, float],
     logs: Sequence[engine.LoggedSession] | None = None,
+    checkins: Mapping[datetime.date, engine.DayCheckIn] | None = None,
 ) -> engine.AutoregulationInput:
     unit = metrics.load_unit(athlete, until=day)
     loads = metrics.daily_loads(athlete, day - datetime.timedelta(days=90), day, unit=unit.unit)
@@ -338,7 +356,7 @@ def _engine_input(
     )
     return engine.AutoregulationInput(
         day=day,
-        checkins=_checkins(athlete, day),
+        checkins=dict(checkins) if checkins is not None else _checkins(athlete, day),
         logs=list(logs) if logs is not None else _logs(athlete, day),
         daily_loads=loads,
         sessions=states,
@@ -456,6 +474,7 @@ def autoregulate(
     enrolment: Any = UNSET,
     block: Any = UNSET,
     logs: Sequence[engine.LoggedSession] | None = None,
+    checkins: Mapping[datetime.date, engine.DayCheckIn] | None = None,
 ) -> AutoregulationRun:
     """Tonight's autoregulation for the athlete, from everything up to and including
     `date`, for the sessions after it. Idempotent per (athlete, date): a second run
@@ -464,7 +483,8 @@ def autoregulate(
     the night's row is claimed holding only that reason: nothing is read or proposed.
     `enrolment` and `block` (the current enrolment with its tier and version, the active
     block, either possibly None) let the batch pass what it loaded for the whole chunk;
-    `logs` (`_logs(athlete, date)`) what the night already read for its alerts."""
+    `logs` (`_logs(athlete, date)`) what the night already read for its alerts, and
+    `checkins` (`_checkins(athlete, date)`) what its chunk read for all its athletes."""
     if date > timezone.localdate():
         raise ProgramsError(
             f"{date.isoformat()} hasn't happened yet: a night is run once its day is over.",
@@ -511,6 +531,7 @@ def autoregulate(
         history,
         (block.inputs.get("e1rm_kg", {}) if block else {}),
         logs,
+        checkins,
     )
     result = engine.autoregulate(
         inputs, rules, library=library if library is not None else tenant_library()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,12 +284,30 @@ def _client(athlete: AthleteProfile) -> Membership | None:
 def _planned(
     athlete: AthleteProfile, since: datetime.date, until: datetime.date
 ) -> list[tuple[datetime.date, str, bool]]:
+    return _planned_of([athlete.pk], since, until)[athlete.pk]
+
+
+def _planned_of(
+    athlete_ids: Sequence[int], since: datetime.date, until: datetime.date
+) -> dict[int, list[tuple[datetime.date, str, bool]]]:
+    """`_planned` of several athletes in two queries (a nightly chunk's)."""
     sessions = (
-        PlannedSession.objects.filter(athlete=athlete, rest_day=False, date__range=(since, until))
+        PlannedSession.objects.filter(
+            athlete_id__in=list(athlete_ids), rest_day=False, date__range=(since, until)
+        )
         .prefetch_related("logs")
         .order_by("date", "id")
     )
-    return [(s.date, s.name, bool(s.logs.all())) for s in sessions]
+    out: dict[int, list[tuple[datetime.date, str, bool]]] = {i: [] for i in athlete_ids}
+    for s in sessions:
+        out[s.athlete_id].append((s.date, s.name, bool(s.logs.all())))
+    return out
+
+
+def adherence_since(date: datetime.date) -> datetime.date:
+    """The first day the adherence detectors look at for the night of `date`."""
+    recent_start = date - datetime.timedelta(days=ADHERENCE_RECENT_DAYS - 1)
+    return recent_start - datetime.timedelta(days=ADHERENCE_EARLIER_DAYS)
 
 
 def _within(
@@ -312,20 +330,34 @@ def reference_lifts() -> list[str]:
 def _e1rm_series(
     athlete: AthleteProfile, date: datetime.date, main: Sequence[str] | None = None
 ) -> dict[str, list[tuple[datetime.date, float]]]:
+    return _e1rm_series_of([athlete.pk], date, main)[athlete.pk]
+
+
+def _e1rm_series_of(
+    athlete_ids: Sequence[int], date: datetime.date, main: Sequence[str] | None = None
+) -> dict[int, dict[str, list[tuple[datetime.date, float]]]]:
+    """`_e1rm_series` of several athletes in one query (a nightly chunk's)."""
     since = date - datetime.timedelta(weeks=TREND_WEEKS) + datetime.timedelta(days=1)
     if main is None:
         main = reference_lifts()
-    best: dict[str, dict[datetime.date, float]] = defaultdict(dict)
+    best: dict[int, dict[str, dict[datetime.date, float]]] = {
+        i: defaultdict(dict) for i in athlete_ids
+    }
     rows = SetLog.objects.filter(
-        session__athlete=athlete,
+        session__athlete_id__in=list(athlete_ids),
         session__date__range=(since, date),
         exercise__slug__in=list(main),
-    ).values_list("exercise__slug", "session__date", "weight_kg", "reps", "rpe")
-    for slug, day, weight, reps, rpe in rows:
+    ).values_list(
+        "session__athlete_id", "exercise__slug", "session__date", "weight_kg", "reps", "rpe"
+    )
+    for athlete_id, slug, day, weight, reps, rpe in rows:
         value = set_e1rm(float(weight), reps, None if rpe is None else float(rpe))
-        if value is not None and value > best[slug].get(day, 0.0):
-            best[slug][day] = value
-    return {slug: sorted(days.items()) for slug, days in best.items()}
+        if value is not None and value > best[athlete_id][slug].get(day, 0.0):
+            best[athlete_id][slug][day] = value
+    return {
+        i: {slug: sorted(days.items()) for slug, days in by_lift.items()}
+        for i, by_lift in best.items()
+    }
 
 
 def athlete_findings(
@@ -334,15 +366,20 @@ def athlete_findings(
     *,
     main_lifts: Sequence[str] | None = None,
     logs: Sequence[engine.LoggedSession] | None = None,
+    planned: Sequence[tuple[datetime.date, str, bool]] | None = None,
+    e1rm: Mapping[str, list[tuple[datetime.date, float]]] | None = None,
 ) -> list[Finding]:
     """Everything the detectors find about the athlete on `date` (tenant in context).
     `main_lifts` (`reference_lifts()`) lets a nightly batch read the tenant's once;
-    `logs` (`_logs(athlete, date)`) is what the night already read for autoregulation."""
+    `logs` (`_logs(athlete, date)`) is what the night already read for autoregulation;
+    `planned` (`_planned(athlete, adherence_since(date), date)`) and `e1rm`
+    (`_e1rm_series(athlete, date, main_lifts)`) what its chunk read for all athletes."""
     findings: list[Finding | None] = []
     recent_start = date - datetime.timedelta(days=ADHERENCE_RECENT_DAYS - 1)
-    earlier_start = recent_start - datetime.timedelta(days=ADHERENCE_EARLIER_DAYS)
+    earlier_start = adherence_since(date)
     # One read for the three windows (the missed-sessions week lies inside the recent one).
-    planned = _planned(athlete, earlier_start, date)
+    if planned is None:
+        planned = _planned(athlete, earlier_start, date)
     week = _within(planned, date - datetime.timedelta(days=MISSED_WINDOW_DAYS - 1), date)
     findings.append(missed_sessions(week, date))
     earlier = _within(planned, earlier_start, recent_start - datetime.timedelta(days=1))
@@ -354,7 +391,9 @@ def athlete_findings(
     ).values_list("date", "readiness_score")
     findings.append(readiness_low(list(runs), date))
     findings.extend(rpe_drift(logs if logs is not None else _logs(athlete, date), date))
-    for slug, points in sorted(_e1rm_series(athlete, date, main_lifts).items()):
+    if e1rm is None:
+        e1rm = _e1rm_series(athlete, date, main_lifts)
+    for slug, points in sorted(e1rm.items()):
         findings.append(strength_trend(slug, points, date))
     return [f for f in findings if f is not None]
 
@@ -366,14 +405,16 @@ def athlete_alerts_raise(
     client: Any = UNSET,
     main_lifts: Sequence[str] | None = None,
     logs: Sequence[engine.LoggedSession] | None = None,
+    planned: Sequence[tuple[datetime.date, str, bool]] | None = None,
+    e1rm: Mapping[str, list[tuple[datetime.date, float]]] | None = None,
 ) -> list[Alert]:
     """Run the detectors for one athlete and night; the alerts newly created.
 
     Keys are `<kind>[:<lift>]:<ISO week of date>`, so reruns and later nights of the same
     week find the existing alert (whatever the coach did with it) and add nothing. An
     athlete who isn't a client of the tenant (a coach training themselves) gets none.
-    `client` (the athlete's client membership or None) and `main_lifts` are what a nightly
-    batch loaded once for its chunk.
+    `client` (the athlete's client membership or None), `main_lifts`, `planned` and
+    `e1rm` are what a nightly batch loaded once for its chunk (see `athlete_findings`).
     """
     if client is UNSET:
         client = _client(athlete)
@@ -381,7 +422,9 @@ def athlete_alerts_raise(
         return []
     created_alerts = []
     week = iso_week(date)
-    for finding in athlete_findings(athlete, date, main_lifts=main_lifts, logs=logs):
+    for finding in athlete_findings(
+        athlete, date, main_lifts=main_lifts, logs=logs, planned=planned, e1rm=e1rm
+    ):
         alert, created = coaching_services.alert_raise(
             client=client,
             kind=finding.kind,

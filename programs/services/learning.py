@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -72,13 +73,24 @@ _CHECKIN_FIELDS = (
 def _checkin_rows(
     athlete: AthleteProfile, date: datetime.date
 ) -> dict[datetime.date, dict[str, float | None]]:
+    return checkin_rows_of([athlete.pk], date)[athlete.pk]
+
+
+def checkin_rows_of(
+    athlete_ids: Sequence[int], date: datetime.date
+) -> dict[int, dict[datetime.date, dict[str, float | None]]]:
+    """The anomaly model's feature rows of several athletes in one query (a nightly
+    chunk's): the `WINDOW_DAYS` days up to `date`."""
     since = date - datetime.timedelta(days=anomaly_ml.WINDOW_DAYS)
-    rows = CheckIn.objects.filter(athlete=athlete, date__gte=since, date__lte=date).values(
-        "date", *_CHECKIN_FIELDS
-    )
-    return {
-        row["date"]: anomaly_ml.checkin_row(**{f: row[f] for f in _CHECKIN_FIELDS}) for row in rows
-    }
+    rows = CheckIn.objects.filter(
+        athlete_id__in=list(athlete_ids), date__gte=since, date__lte=date
+    ).values("athlete_id", "date", *_CHECKIN_FIELDS)
+    out: dict[int, dict[datetime.date, dict[str, float | None]]] = {i: {} for i in athlete_ids}
+    for row in rows:
+        out[row["athlete_id"]][row["date"]] = anomaly_ml.checkin_row(
+            **{f: row[f] for f in _CHECKIN_FIELDS}
+        )
+    return out
 
 
 def _has_data(row: dict[str, float | None]) -> bool:
@@ -134,15 +146,20 @@ def _client_membership(athlete: AthleteProfile) -> Membership | None:
 
 @transaction.atomic
 def anomaly_check(
-    *, athlete: AthleteProfile, date: datetime.date, client: Any = UNSET
+    *,
+    athlete: AthleteProfile,
+    date: datetime.date,
+    client: Any = UNSET,
+    rows: Mapping[datetime.date, dict[str, float | None]] | None = None,
 ) -> anomaly_ml.AnomalyScore | Insufficient:
     """Fit or refit when due, then score `date`'s check-in; alert when it is unusual.
 
     `Insufficient` while the athlete has fewer than 28 days of data before `date` (no
     model is stored), or when there is no check-in on `date` to score. `client`: the
-    athlete's client membership (or None) when a nightly batch loaded it for its chunk.
+    athlete's client membership (or None) when a nightly batch loaded it for its chunk;
+    `rows` (`checkin_rows_of`) the athlete's feature rows it read for the chunk.
     """
-    rows = _checkin_rows(athlete, date)
+    rows = dict(rows) if rows is not None else _checkin_rows(athlete, date)
     stored, model = _stored_model(athlete)
     if model is None:
         fitted = _fit(athlete, rows, date)

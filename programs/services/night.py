@@ -16,14 +16,22 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from athletes import consent
 from athletes.models import AthleteProfile, Enrolment
 from coaching.models import Membership
+from programs.engine import autoregulation as engine
 from programs.engine.library import Library
 from programs.models import AutoregulationRun, ProgramBlock
 from programs.services import alerts, learning
-from programs.services.adjustments import UNSET, _logs, autoregulate
+from programs.services.adjustments import (
+    UNSET,
+    _checkins_of,
+    _logs,
+    _logs_of,
+    autoregulate,
+)
 from programs.services.plans import tenant_library
 
 
@@ -47,12 +55,24 @@ class NightContext:
     enrolments: Mapping[int, Enrolment]  # open enrolment (tier, version) by athlete id
     blocks: Mapping[int, ProgramBlock]  # active block by athlete id
     clients: Mapping[int, Membership]  # client membership by athlete id
+    # The athletes' own history up to the night, one query per table for the chunk
+    # (nothing tonight writes changes them: tonight's changes are to later sessions).
+    # Absent (None) for a context built without them: each service then reads its own.
+    logs: Mapping[int, list[engine.LoggedSession]] | None = None  # `_logs`
+    checkins: Mapping[int, dict[datetime.date, engine.DayCheckIn]] | None = None  # `_checkins`
+    planned: Mapping[int, list[tuple[datetime.date, str, bool]]] | None = None  # alerts
+    e1rm: Mapping[int, dict[str, list[tuple[datetime.date, float]]]] | None = None  # alerts
+    anomaly_rows: Mapping[int, dict[datetime.date, dict[str, float | None]]] | None = None
 
 
 def night_context(athletes: Sequence[AthleteProfile], date: datetime.date) -> NightContext:
-    """Six queries for a chunk, whatever its size (`date` is part of the frame's contract;
-    nothing here depends on it)."""
+    """About fifteen queries for a chunk, whatever its size: what the tenant shares (library,
+    main lifts), each athlete's consents, enrolment, block and membership, and the
+    history that autoregulation and the alerts read for the night of `date` (logs with
+    their sets and targets, check-ins twice (readiness's window, the anomaly model's),
+    planned sessions with their logs, e1RM sets)."""
     ids = [a.pk for a in athletes]
+    main_lifts = alerts.reference_lifts()
     enrolments: dict[int, Enrolment] = {}
     # Same pick as `current_enrolment` / `active_block_of` (`.first()` in Meta.ordering)
     # when there are several: read in the reverse order, so the first one is kept last.
@@ -75,12 +95,21 @@ def night_context(athletes: Sequence[AthleteProfile], date: datetime.date) -> Ni
     }
     return NightContext(
         library=tenant_library(),
-        main_lifts=alerts.reference_lifts(),
+        main_lifts=main_lifts,
         consents=consent.consent_states(ids),
         enrolments=enrolments,
         blocks=blocks,
         clients={a.pk: by_user[a.user_id] for a in athletes if a.user_id in by_user},
+        logs=_logs_of(ids, date),
+        checkins=_checkins_of(ids, date),
+        planned=alerts._planned_of(ids, alerts.adherence_since(date), date),
+        e1rm=alerts._e1rm_series_of(ids, date, main_lifts),
+        anomaly_rows=learning.checkin_rows_of(ids, date),
     )
+
+
+def _slice(chunk: Mapping[int, Any] | None, athlete_id: int) -> Any:
+    return None if chunk is None else chunk.get(athlete_id)
 
 
 def athlete_night(
@@ -112,14 +141,17 @@ def athlete_night(
     if not health:
         skipped["autoregulation"] = consent.skipped_reason(consent.HEALTH_DATA)
     # Autoregulation and the alerts read the same logs (up to `date`, which tonight's
-    # changes to later sessions don't touch): read them once.
-    logs = _logs(athlete, date)
+    # changes to later sessions don't touch): read them once, or take the chunk's.
+    logs = _slice(context.logs, athlete.pk) if context is not None else None
+    if logs is None:
+        logs = _logs(athlete, date)
     run = autoregulate(
         athlete=athlete,
         date=date,
         library=library,
         skip_reason=skipped.get("autoregulation", ""),
         logs=logs,
+        checkins=_slice(context.checkins, athlete.pk) if context is not None else None,
         **known,
     )
     raised = alerts.athlete_alerts_raise(
@@ -128,9 +160,16 @@ def athlete_night(
         client=client,
         main_lifts=context.main_lifts if context is not None else None,
         logs=logs,
+        planned=_slice(context.planned, athlete.pk) if context is not None else None,
+        e1rm=_slice(context.e1rm, athlete.pk) if context is not None else None,
     )
     if health and ml:
-        score = learning.anomaly_check(athlete=athlete, date=date, client=client)
+        score = learning.anomaly_check(
+            athlete=athlete,
+            date=date,
+            client=client,
+            rows=_slice(context.anomaly_rows, athlete.pk) if context is not None else None,
+        )
         is_anomaly = getattr(score, "is_anomaly", None)
         anomaly = (
             getattr(score, "reason", "not scored")

@@ -65,6 +65,16 @@ def _rss_kb(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat). Unlike wall time,
+    barely moved by other load on a shared machine, so nights compare across runs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Command(BaseCommand):
     help = "Benchmark the nightly pipeline on real workers with synthetic subscribers."
 
@@ -471,13 +481,18 @@ class Command(BaseCommand):
                 # Earlier nights, not measured: afterwards models exist and meal plans
                 # only change where targets did (the steady state of a running business).
                 day = night - datetime.timedelta(days=back)
+                cpu_before = sum(_cpu_s(pid) for pid in peak)
                 wall, chunks, run, _, _ = self._night(tenant, day, queue, options, peak)
+                cpu = sum(_cpu_s(pid) for pid in peak) - cpu_before
                 queries = sum(c["queries"] for c in chunks)
                 self.stdout.write(
                     f"warm-up night {day}: {wall:.1f} s, {queries / n:.1f} queries per "
-                    f"subscriber ({run.status}, done {run.done} failed {run.failed})"
+                    f"subscriber, worker CPU {1000 * cpu / n:.0f} ms per subscriber "
+                    f"({run.status}, done {run.done} failed {run.failed})"
                 )
+            cpu_before = sum(_cpu_s(pid) for pid in peak)
             wall, chunks, run, ms, n_batches = self._night(tenant, night, queue, options, peak)
+            cpu = sum(_cpu_s(pid) for pid in peak) - cpu_before
             for pid in peak:
                 peak[pid] = max(peak[pid], _rss_kb(pid, "VmHWM"))
         finally:
@@ -489,6 +504,10 @@ class Command(BaseCommand):
             f"{n_batches} chunks of ≤{options['chunk_size']}"
         )
         self.stdout.write(f"SQL queries: {queries} total, {queries / n:.1f} per subscriber")
+        self.stdout.write(
+            f"worker CPU: {cpu:.1f} s, {1000 * cpu / n:.0f} ms per subscriber "
+            f"(load average at the end: {os.getloadavg()[0]:.2f})"
+        )
         for step, values in ms.items():
             self.stdout.write(
                 f"step {step:<10} p50 {_percentile(values, 0.5):.0f} ms · "

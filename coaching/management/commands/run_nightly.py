@@ -83,6 +83,8 @@ class Command(BaseCommand):
             else:
                 self._watch(run, only, batches, options["timeout"])
             self._bar(run, final=True)
+            if run.reason:
+                self.stdout.write(run.reason)
 
     def _finished(self, run: NightlyRun, only: list[int] | None) -> bool:
         run.refresh_from_db()
