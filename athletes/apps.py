@@ -28,3 +28,9 @@ class AthletesConfig(AppConfig):
         from coaching import routing
 
         routing.register_client_next_step(onboarding.next_step_url)
+        from athletes import (
+            dashboard,  # noqa: F401 - fills the coach dashboard's columns
+            importers,
+        )
+
+        importers.register()

@@ -320,3 +320,100 @@ def athletes_consenting(purpose: str) -> QuerySet[AthleteProfile]:
 def ledger_of(athlete: AthleteProfile) -> QuerySet[ConsentEvent]:
     """The athlete's events, oldest first, with the policy version each agreed to."""
     return ConsentEvent.objects.filter(athlete=athlete).select_related("policy")
+
+
+# --- publishing a new policy text (issue 10, the owner's consent texts page) ---------------
+
+CONSENT_TEXT_MIN = 40  # shorter than this cannot say what is done with which data
+CONSENT_TEXT_MAX = 4000
+
+
+class ConsentTextInvalid(DomainError):
+    code = "consent_text_invalid"
+
+
+def normalise_text(text: str) -> str:
+    # Browsers post CRLF; the text is compared with the current one, so store it one way.
+    return "\n".join(line.rstrip() for line in (text or "").replace("\r\n", "\n").split("\n"))
+
+
+@transaction.atomic
+def consent_policy_publish(*, purpose: str, text: str, by_user_id: int | None) -> ConsentPolicy:
+    """Publish `text` as the next version of `purpose`'s policy in the current tenant.
+
+    A new row, never an edit: every ledger event keeps pointing at the words that person
+    read. Clients' answers are not reset (`consent_state` reads the latest event whatever
+    its version): a client who agreed under version N stays agreed and sees version N+1
+    on their consent page, and every grant or withdrawal from now on names N+1.
+    Numbering is serialised by locking the purpose's newest row; the UNIQUE (tenant,
+    purpose, version) constraint is the backstop."""
+    purpose = _check_purpose(purpose)
+    text = normalise_text(text).strip()
+    if len(text) < CONSENT_TEXT_MIN:
+        raise ConsentTextInvalid(
+            "The text is too short to say what is done with which data.",
+            fields={"text": [f"Write at least {CONSENT_TEXT_MIN} characters."]},
+        )
+    if len(text) > CONSENT_TEXT_MAX:
+        raise ConsentTextInvalid(
+            "The text is too long for clients to read on a phone.",
+            fields={"text": [f"Keep it under {CONSENT_TEXT_MAX} characters."]},
+        )
+    policies_current()  # version 1 exists before anything is numbered after it
+    latest = (
+        ConsentPolicy.objects.select_for_update()
+        .filter(purpose=purpose)
+        .order_by("-version")
+        .first()
+    )
+    if latest.text.strip() == text:
+        raise ConsentTextInvalid(
+            "This is the text clients already read: nothing to publish.",
+            fields={"text": ["Change the text before publishing a new version."]},
+        )
+    policy = ConsentPolicy(purpose=purpose, version=latest.version + 1, text=text)
+    policy.full_clean()
+    try:
+        with transaction.atomic():
+            policy.save()
+    except IntegrityError:
+        raise ConsentTextInvalid(
+            "Someone published this purpose's text at the same moment: reload and check it.",
+            code="consent_text_conflict",
+        ) from None
+    audit.record(
+        action="consent.policy_publish",
+        actor_user_id=by_user_id,
+        detail={"purpose": purpose, "version": policy.version, "previous": latest.version},
+    )
+    return policy
+
+
+def policy_versions() -> dict[str, list[ConsentPolicy]]:
+    """Every purpose → its policies in the current tenant, newest first (the page's
+    history; call `policies_current()` first so version 1 exists)."""
+    history: dict[str, list[ConsentPolicy]] = {purpose: [] for purpose in PURPOSES}
+    for policy in ConsentPolicy.objects.order_by("purpose", "-version"):
+        history.setdefault(policy.purpose, []).append(policy)
+    return history
+
+
+def grants_on_older_versions() -> dict[str, int]:
+    """Every purpose → how many clients currently agree under an older version than the
+    newest (what a new text does not change: they stay agreed). One query over the
+    tenant's ledger, latest event per (athlete, purpose) deciding as in `consent_state`."""
+    newest: dict[str, int] = {}
+    for purpose, version in ConsentPolicy.objects.values_list("purpose", "version"):
+        newest[purpose] = max(version, newest.get(purpose, 0))
+    counts = dict.fromkeys(PURPOSES, 0)
+    seen: set[tuple[int, str]] = set()
+    rows = ConsentEvent.objects.order_by("athlete_id", "purpose", "-at", "-id").values_list(
+        "athlete_id", "purpose", "action", "policy__version"
+    )
+    for athlete_id, purpose, action, version in rows:
+        if (athlete_id, purpose) in seen:
+            continue
+        seen.add((athlete_id, purpose))
+        if action == ConsentEvent.Action.GRANT and version < newest.get(purpose, 0):
+            counts[purpose] = counts.get(purpose, 0) + 1
+    return counts

@@ -170,3 +170,86 @@ class QuestionnaireForm(forms.Form):
 
     def clean_training_age_years(self) -> Decimal:
         return self.cleaned_data.get("training_age_years") or Decimal("0")
+
+
+# --- settings (issue 10): the profile a client may change after onboarding -----------------
+
+
+class SettingsProfileForm(forms.Form):
+    """Name, goal, days, session length and equipment: the onboarding fields, with their
+    labels and messages (copied from the onboarding forms, so both read the same)."""
+
+    display_name = AboutForm.base_fields["display_name"]
+    goal = AboutForm.base_fields["goal"]
+    available_weekdays = QuestionnaireForm.base_fields["available_weekdays"]
+    session_minutes = QuestionnaireForm.base_fields["session_minutes"]
+    equipment = QuestionnaireForm.base_fields["equipment"]
+
+
+# --- Today: the morning check-in (issue 10, client side) ---------------------------------
+
+# The words under each 1–5 tap target, so a scale reads without a legend.
+SCALE_WORDS = {
+    "sleep_quality": ("Poor", "Fair", "OK", "Good", "Great"),
+    "soreness": ("None", "Light", "Some", "Sore", "Very"),
+    "stress": ("Calm", "Low", "Some", "High", "Very"),
+    "mood": ("Low", "Meh", "OK", "Good", "Great"),
+}
+
+
+def _scale(label: str, name: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[(i, f"{i} {word}") for i, word in enumerate(SCALE_WORDS[name], start=1)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Pick 1 to 5."},
+    )
+
+
+class CheckInForm(forms.Form):
+    """The Today check-in: one tap per scale, sleep prefilled with the last night logged,
+    HRV only for those who measure it. Every field may be skipped (the model allows it);
+    the ranges are the model's, said in words."""
+
+    sleep_hours = forms.DecimalField(
+        label="Sleep (hours)",
+        min_value=0,
+        max_value=24,
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.25"}),
+        error_messages={
+            "invalid": "Give your sleep in hours, e.g. 7.5.",
+            "min_value": "Sleep is between 0 and 24 hours.",
+            "max_value": "Sleep is between 0 and 24 hours.",
+            "max_decimal_places": "Give your sleep to the quarter hour, e.g. 7.25.",
+        },
+    )
+    sleep_quality = _scale("Sleep quality", "sleep_quality")
+    soreness = _scale("Soreness", "soreness")
+    stress = _scale("Stress", "stress")
+    mood = _scale("Mood", "mood")
+    hrv_rmssd_ms = forms.DecimalField(
+        label="HRV (rMSSD, ms)",
+        min_value=1,
+        max_value=400,
+        decimal_places=1,
+        required=False,
+        help_text="Optional: from your watch or strap, if you measure it.",
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+        error_messages={
+            "invalid": "Give your HRV as a number of milliseconds, e.g. 62.",
+            "min_value": "HRV (rMSSD) is between 1 and 400 ms.",
+            "max_value": "HRV (rMSSD) is between 1 and 400 ms.",
+            "max_decimal_places": "Give your HRV to one decimal, e.g. 62.5.",
+        },
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and all(value in (None, "") for value in data.values()):
+            raise forms.ValidationError("Fill in at least one answer, then save.")
+        return data

@@ -138,6 +138,9 @@ class CheckIn(TenantScoped):
         validators=[MinValueValidator(25), MaxValueValidator(350)],
     )
     notes = EncryptedTextField(blank=True)  # encrypted at rest, not searchable
+    # Fields whose value came from a device roll-up (athletes.devices). A manual entry
+    # takes the field off this list, and a device never overwrites a manual value.
+    device_fields = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -328,3 +331,105 @@ class ConsentEvent(TenantScoped):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise LedgerAppendOnly("The consent ledger is append-only: events are never deleted.")
+
+
+class DeviceSample(TenantScoped):
+    """One reading from a wearable or companion app, kept as sent: its key
+    (athlete, source, metric, timestamp) recognises a re-sent reading, and the day's
+    check-in is recomputed from the stored readings (athletes.devices)."""
+
+    class Metric(models.TextChoices):
+        HRV_RMSSD = "hrv_rmssd_ms", "HRV (rMSSD, ms)"
+        RESTING_HR = "resting_hr_bpm", "Resting heart rate (bpm)"
+        SLEEP = "sleep", "Sleep (an interval in one stage)"
+        STEPS = "steps", "Steps"
+        BODY_WEIGHT = "body_weight_kg", "Body weight (kg)"
+
+    class SleepStage(models.TextChoices):
+        ASLEEP = "asleep", "Asleep (no stage)"
+        LIGHT = "light", "Light / core"
+        DEEP = "deep", "Deep"
+        REM = "rem", "REM"
+        AWAKE = "awake", "Awake"
+        IN_BED = "in_bed", "In bed"
+
+    athlete = models.ForeignKey(
+        AthleteProfile, on_delete=models.CASCADE, related_name="device_samples"
+    )
+    source = models.CharField(max_length=40)
+    metric = models.CharField(max_length=16, choices=Metric.choices)
+    timestamp = models.DateTimeField()  # the instant, or the start of an interval
+    end = models.DateTimeField(null=True, blank=True)
+    # ms, bpm, kg, steps; sleep: minutes in the stage (end - timestamp).
+    value = models.DecimalField(max_digits=9, decimal_places=2)
+    stage = models.CharField(max_length=8, choices=SleepStage.choices, blank=True)
+    # The business's local day the reading counts for (sleep: the day one wakes up).
+    day = models.DateField()
+    received = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "source", "metric", "timestamp"],
+                name="devicesample_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "athlete", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.value} from {self.source} at {self.timestamp}"
+
+
+class CoachNote(TenantScoped):
+    """What a coach knows about a client that the numbers don't say ("knee flares on
+    deep squats", "exams until the 20th"): the context a coach decides with. Pinned notes
+    also stand next to the client's pending changes in the review queue. The body is
+    free text about a person's health, so it is encrypted at rest like check-in notes."""
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL: a note outlives its author leaving the business.
+    author = models.ForeignKey(
+        "coaching.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = EncryptedTextField()  # encrypted at rest, not searchable
+    pinned = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pinned", "-created", "-id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "pinned"])]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on athlete {self.athlete_id}"
+
+
+class ImportJob(TenantScoped):
+    """One uploaded file (Apple Health export, FIT activity, CSV) and what became of it.
+    The file itself is deleted once processed; the row keeps the outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="imports")
+    kind = models.CharField(max_length=24)  # an importer registered in athletes.imports
+    filename = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    file = models.CharField(max_length=300, blank=True)  # under PRIVATE_MEDIA_ROOT
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    records = models.PositiveIntegerField(default=0)  # records read (progress, then total)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} ({self.status})"

@@ -27,7 +27,9 @@ from athletes.models import (
     CheckIn,
     ConsentEvent,
     ConsentPolicy,
+    DeviceSample,
     Enrolment,
+    ImportJob,
 )
 from athletes.privacy import (
     register_athlete_model,
@@ -52,6 +54,16 @@ def _profile_rows(athlete: AthleteProfile) -> list[dict[str, Any]]:
 def _profile_erase(athlete: AthleteProfile) -> int:
     _, per_model = AthleteProfile.objects.filter(pk=athlete.pk).delete()
     return per_model.get(AthleteProfile._meta.label, 0)
+
+
+def _imports_erase(athlete: AthleteProfile) -> int:
+    """The rows, and any upload still waiting to be imported."""
+    from athletes.imports import import_files_erase
+
+    jobs = list(ImportJob.objects.filter(athlete=athlete))
+    import_files_erase(jobs)
+    _, per_model = ImportJob.objects.filter(athlete=athlete).delete()
+    return per_model.get(ImportJob._meta.label, 0)
 
 
 def _invitations(athlete: AthleteProfile):
@@ -123,9 +135,16 @@ def register() -> None:
     register_exporter(AthleteProfile, name="profile", rows=_profile_rows)
     register_eraser(AthleteProfile, erase=_profile_erase, order=PROFILE_ORDER)
     register_athlete_model(CheckIn, name="checkins", tabular=True, order=50)
+    register_athlete_model(DeviceSample, name="device_samples", tabular=True, order=40)
+    register_exporter(ImportJob, name="imports", rows=rows_by(ImportJob, "athlete"), tabular=True)
+    register_eraser(ImportJob, erase=_imports_erase, order=40)
     # Assessments are the body metrics (weight, body fat, FTP, heart rates).
     register_athlete_model(Assessment, name="body_metrics", tabular=True, order=50)
     register_athlete_model(Enrolment, name="enrolments", tabular=True, order=50)
+    # What coaches wrote about the client is data about them too (right of access).
+    from athletes.models import CoachNote
+
+    register_athlete_model(CoachNote, name="coach_notes", tabular=True, order=50)
 
     # Coaching: the client's membership of this tenant and the alerts about them.
     register_athlete_model(

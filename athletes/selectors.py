@@ -8,7 +8,7 @@ import datetime
 from django.db.models import Q, QuerySet
 
 from athletes import consent
-from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
+from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment, ImportJob
 from coaching.models import Membership
 
 STAFF_ROLES = (Membership.Role.OWNER, Membership.Role.COACH, Membership.Role.ADMIN)
@@ -120,3 +120,32 @@ def latest_body_weight(
 def enrolled_athlete_count() -> int:
     """Clients of the tenant on a tier today (an open enrolment)."""
     return Enrolment.objects.filter(ended__isnull=True).values("athlete_id").distinct().count()
+
+
+# --- coach notes (issue 10) -----------------------------------------------------------
+
+
+def coach_notes_visible_to(membership: Membership) -> QuerySet:
+    """Staff see the tenant's notes; clients none (the notes are the coach's context)."""
+    from athletes.models import CoachNote
+
+    if not is_staff(membership):
+        return CoachNote.objects.none()
+    return CoachNote.objects.select_related("author__user").order_by("-pinned", "-created", "-id")
+
+
+def pinned_notes_by_athlete(membership: Membership, athlete_ids: list[int]) -> dict[int, list]:
+    """Pinned notes of these clients in one query, newest first (the review queue)."""
+    found: dict[int, list] = {}
+    for note in coach_notes_visible_to(membership).filter(athlete_id__in=athlete_ids, pinned=True):
+        found.setdefault(note.athlete_id, []).append(note)
+    return found
+
+
+def import_job(job_id: int) -> ImportJob | None:
+    return ImportJob.objects.select_related("athlete").filter(pk=job_id).first()
+
+
+def imports_visible_to(membership: Membership) -> QuerySet[ImportJob]:
+    """A client's own imports; staff see their clients'."""
+    return own_or_all(membership, ImportJob.objects.select_related("athlete"), "athlete__user_id")

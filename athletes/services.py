@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from athletes import consent, selectors
-from athletes.models import Assessment, AthleteProfile, CheckIn, Enrolment
+from athletes.models import Assessment, AthleteProfile, CheckIn, CoachNote, Enrolment
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
 from coaching.models import Membership, MethodologyVersion, Tier
@@ -61,12 +61,17 @@ def checkin_upsert(
         checkin = CheckIn(athlete=athlete, date=date)
     for name, value in values.items():
         setattr(checkin, name, value)
+    # What the client types wins over a device from now on (athletes.devices).
+    device_fields = [f for f in checkin.device_fields or [] if f not in values]
+    touched_device = device_fields != (checkin.device_fields or [])
+    checkin.device_fields = device_fields
     checkin.assign_current_tenant()
     checkin.full_clean(validate_unique=False, validate_constraints=False)
     if created:
         checkin.save()
     else:
-        checkin.save(update_fields=[*values, "updated"])
+        extra = ["device_fields"] if touched_device else []
+        checkin.save(update_fields=[*values, *extra, "updated"])
     return checkin, created
 
 
@@ -301,3 +306,52 @@ def onboarding_complete(
                 ) from exc
             applied.append(section.name)
     return Onboarded(athlete=athlete, assessment=assessment, sections=tuple(applied))
+
+
+# --- coach notes (issue 10) -----------------------------------------------------------
+
+COACH_NOTE_MAX_CHARS = 4000
+
+
+class CoachNoteInvalid(DomainError):
+    code = "coach_note_invalid"
+
+
+@transaction.atomic
+def coach_note_create(
+    *, athlete: AthleteProfile, author: Membership, body: str, pinned: bool = False
+) -> CoachNote:
+    """A staff member writes a note about a client. Only staff write notes (a client
+    never reads them: they are the coach's working context)."""
+    if not selectors.is_staff(author):
+        raise CoachNoteInvalid("Only coaches, owners and admins write notes about a client.")
+    body = (body or "").strip()
+    if not body:
+        raise CoachNoteInvalid(
+            "Write something first.", fields={"body": ["Write something first."]}
+        )
+    if len(body) > COACH_NOTE_MAX_CHARS:
+        message = f"Keep a note under {COACH_NOTE_MAX_CHARS} characters."
+        raise CoachNoteInvalid(message, fields={"body": [message]})
+    note = CoachNote(athlete=athlete, author=author, body=body, pinned=pinned)
+    note.assign_current_tenant()
+    note.full_clean()
+    note.save()
+    return note
+
+
+@transaction.atomic
+def coach_note_delete(*, note: CoachNote, by: Membership) -> None:
+    """Any staff member may remove a note (a coach leaving hands clients over); the
+    audit log keeps who removed which note, never its text."""
+    if not selectors.is_staff(by):
+        raise CoachNoteInvalid("Only coaches, owners and admins remove notes.")
+    from coaching import audit
+
+    audit.record(
+        action="coach_note.delete",
+        actor_user_id=by.user_id,
+        subject_user_id=note.athlete.user_id,
+        detail={"note_id": note.pk, "athlete_id": note.athlete_id},
+    )
+    note.delete()

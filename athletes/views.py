@@ -13,13 +13,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import exceptions as django_exceptions
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from athletes import consent, onboarding, selectors, services
-from athletes.forms import AboutForm, QuestionnaireForm
+from athletes import consent, onboarding, selectors, services, today
+from athletes.access import access_of
+from athletes.forms import AboutForm, CheckInForm, QuestionnaireForm
 from athletes.models import AthleteProfile, ConsentPurpose
+from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
 from coaching.forms import add_domain_error
 from coaching.models import Membership
@@ -105,7 +109,7 @@ def _client_member(request: HttpRequest) -> Membership:
 
 
 def _to_step(step: str | None) -> HttpResponse:
-    return redirect(onboarding.step_url(step) if step else reverse("plan"))
+    return redirect(onboarding.step_url(step) if step else reverse("today"))
 
 
 @login_required
@@ -210,8 +214,10 @@ def onboarding_questionnaire(request: HttpRequest) -> HttpResponse:
                 target = next((f for s, f in parts if s.name == exc.section), core)
                 _place(core, target, exc)
             else:
-                messages.success(request, "Your first block is planned. Here it is, week by week.")
-                return redirect("plan")
+                messages.success(
+                    request, "Your first block is planned. Here is today; the plan has every week."
+                )
+                return redirect("today")
     has_errors = bool(core.errors) or any(form.errors for _, form in parts)
     return render(
         request,
@@ -219,3 +225,195 @@ def onboarding_questionnaire(request: HttpRequest) -> HttpResponse:
         {"core": core, "parts": parts, "steps": _progress("onboarding"), "has_errors": has_errors},
         status=400 if has_errors else 200,
     )
+
+
+# --- settings (issue 10) -------------------------------------------------------------------
+
+from django.core.exceptions import ValidationError  # noqa: E402 - appended section
+
+from athletes.forms import SettingsProfileForm  # noqa: E402 - appended section
+
+# What withdrawing each purpose changes, in the client's words (the settings page).
+WITHDRAW_CONSEQUENCES: dict[str, str] = {
+    consent.HEALTH_DATA: "You can no longer log check-ins or body measurements, and your"
+    " plan stops adjusting to how you slept and feel.",
+    consent.NUTRITION_PLANNING: "No new food targets, meal plans or shopping lists are made;"
+    " the ones you have stay as they are.",
+    consent.ML_PERSONALISATION: "The models fitted on your data and their predictions are"
+    " deleted; your plan keeps working without them.",
+    consent.COACH_ACCESS: "Your coach no longer sees your raw check-ins (sleep, HRV, body"
+    " weight, notes); they still see your plan and training.",
+    consent.MARKETING_EMAIL: "You stop getting news and offers by e-mail. Messages about your"
+    " account and plan still arrive.",
+}
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The settings hub: the profile (saved here), and the consent, data and billing
+    pages it leads to with what each choice means. Staff without a profile see the
+    links that apply to them."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404("No such coaching business.")
+    athlete = selectors.athlete_profile_of(membership)
+    form = None
+    if athlete is not None:
+        initial = {name: getattr(athlete, name) for name in SettingsProfileForm.base_fields}
+        form = SettingsProfileForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.profile_update(profile=athlete, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(
+                    request, "Saved. Your next plan uses these days and this session length."
+                )
+                return redirect("settings")
+    elif request.method == "POST":
+        raise Http404("Only clients have a profile to edit.")
+    rows = []
+    if athlete is not None:
+        state = consent.consent_state(athlete)
+        rows = [
+            {
+                "purpose": purpose,
+                "label": ConsentPurpose(purpose).label,
+                "granted": state[purpose],
+                "consequence": WITHDRAW_CONSEQUENCES[purpose],
+            }
+            for purpose in consent.PURPOSES
+        ]
+    return render(
+        request,
+        "athletes/settings.html",
+        {
+            "athlete": athlete,
+            "form": form,
+            "consents": rows,
+            "enrolment": selectors.current_enrolment(athlete) if athlete else None,
+            "staff": selectors.is_staff(membership),
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+# --- Today (issue 10, client side) ------------------------------------------------------------
+
+TODAY_TEMPLATE = "athletes/today.html"
+
+
+def _today_of(request: HttpRequest) -> today.Day:
+    """The client's day on the business's calendar (the night runs on it too). Staff
+    have the dashboard: Today is a 404 for them, as for anyone not a client here."""
+    membership = _client_member(request)
+    athlete = selectors.athlete_profile_of(membership)
+    if athlete is None:
+        raise Http404("No such page.")
+    return today.Day(
+        membership=membership,
+        athlete=athlete,
+        date=coaching_selectors.tenant_today(request.tenant),
+        access=access_of(athlete),
+        consents=consent.consent_state(athlete),
+    )
+
+
+def _today_page(
+    request: HttpRequest,
+    day: today.Day,
+    *,
+    checkin: today.Panel | None = None,
+    replace: today.Panel | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page: the check-in, the registered panels (one of them replaced by an
+    action's refused input, when a form was posted without JavaScript), tomorrow."""
+    panels: list[today.Panel] = []
+    if day.access.allowed:
+        panels = [checkin or today.checkin_panel(day)]
+        for panel in today.panels(day):
+            panels.append(replace if replace is not None and replace.name == panel.name else panel)
+        panels.append(today.tomorrow_panel(day))
+    return render(
+        request,
+        TODAY_TEMPLATE,
+        {"day": day, "athlete": day.athlete, "access": day.access, "panels": panels},
+        status=status,
+    )
+
+
+@login_required
+def today_page(request: HttpRequest) -> HttpResponse:
+    """What a client does today: check in, train (logging set by set), eat; and what
+    tomorrow holds. A client who hasn't finished onboarding is sent to the next step."""
+    membership = _client_member(request)
+    step = onboarding.next_step(membership)
+    if step is not None and request.tenant.is_writable:
+        return redirect(onboarding.step_url(step))
+    return _today_page(request, _today_of(request))
+
+
+def _partial(
+    request: HttpRequest, template: str, context: dict[str, object], *, ok: bool
+) -> HttpResponse:
+    # 422 for a refusal: the page's htmx config swaps it in (the message beside the input).
+    return render(request, template, context, status=200 if ok else 422)
+
+
+@login_required
+@require_POST
+def today_checkin(request: HttpRequest) -> HttpResponse:
+    """Save the morning check-in (the day's only one: a second save corrects it). With
+    htmx the panel comes back in place; without, the page reloads (or shows what to fix
+    next to what was entered)."""
+    day = _today_of(request)
+    if not day.access.allowed:
+        return _today_page(request, day, status=403)
+    form = CheckInForm(request.POST)
+    if form.is_valid():
+        values = {name: value for name, value in form.cleaned_data.items() if value is not None}
+        try:
+            services.checkin_upsert(athlete=day.athlete, date=day.date, **values)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        except django_exceptions.ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for name, messages_ in errors.items():
+                form.add_error(name if name in form.fields else None, messages_)
+    ok = not form.errors
+    panel = today.checkin_panel(day, None if ok else form, saved=ok)
+    if request.htmx:
+        return _partial(request, panel.template, {"p": panel.context, "panel": panel}, ok=ok)
+    if ok:
+        messages.success(request, "Check-in saved.")
+        return redirect(reverse("today") + "#panel-checkin")
+    return _today_page(request, day, checkin=panel, status=400)
+
+
+@login_required
+@require_POST
+def today_action(request: HttpRequest, panel: str, action: str, pk: int) -> HttpResponse:
+    """A panel's write (log a set, a session), dispatched to the app that registered
+    it; another tenant's or another client's object is the action's 404."""
+    handler = today.action(panel, action)
+    if handler is None:
+        raise Http404("No such action.")
+    day = _today_of(request)
+    if not day.access.allowed:
+        return _today_page(request, day, status=403)
+    result = handler(day, request, pk)
+    if request.htmx:
+        template = result.template or result.panel.template
+        context = dict(result.context or {"p": result.panel.context})
+        context.setdefault("panel", result.panel)
+        return _partial(request, template, context, ok=result.ok)
+    if result.ok:
+        if result.message:
+            messages.success(request, result.message)
+        return redirect(reverse("today") + f"#panel-{panel}")
+    return _today_page(request, day, replace=result.panel, status=400)

@@ -34,3 +34,8 @@ class BillingConfig(AppConfig):
         # A suspended business is read-only, except that its owner can still pay the
         # platform plan that lifts the suspension.
         middleware.allow_while_suspended(views.is_platform_plan_payment)
+        # Platform staff's business list (coaching) shows each one's plan and billed clients.
+        from coaching import selectors as coaching_selectors
+
+        coaching_selectors.register_staff_tenant_facts(views.staff_tenant_facts)
+        from billing import dashboard  # noqa: F401 - fills the coach dashboard's columns

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,7 +25,7 @@ from billing import reports, selectors, services
 from billing.gateway import Gateway
 from coaching import selectors as coaching_selectors
 from coaching.errors import DomainError
-from coaching.models import Membership
+from coaching.models import Membership, Tenant
 
 
 def is_platform_plan_payment(request: HttpRequest) -> bool:
@@ -87,7 +89,7 @@ def join(request: HttpRequest) -> HttpResponse:
                 return redirect("join")
             messages.success(request, f"You're on {tier.name}.")
             step = onboarding.next_step(membership)
-            return redirect(onboarding.step_url(step) if step else reverse("plan"))
+            return redirect(onboarding.step_url(step) if step else reverse("today"))
         try:
             url = services.checkout_start(
                 athlete=athlete,
@@ -233,14 +235,56 @@ def billing_admin(request: HttpRequest) -> HttpResponse:
         )
         response["Content-Disposition"] = 'attachment; filename="invoices.csv"'
         return response
+    account = services.billing_account_of()
     return render(
         request,
         "billing/admin.html",
         {
             "plan": selectors.tenant_plan_of(request.tenant),
-            "account": services.billing_account_of(),
+            "account": account,
             "configured": Gateway.from_settings().configured,
             "report": reports.tenant_report(request.tenant),
             "invoices": selectors.invoices_visible_to(membership)[:50],
+            "overdue": _overdue_rows(membership, account.grace_days),
         },
     )
+
+
+#: Subscriptions whose payment failed: Stripe retries the card; the client keeps access
+#: for the business's grace period, counted from when we first saw it past due.
+OVERDUE = ("past_due", "unpaid")
+
+
+def _overdue_rows(membership: Membership, grace_days: int) -> list[dict]:
+    """The owner's "failed payments" list: who, which tier, since when, access until."""
+    rows = []
+    overdue = (
+        selectors.subscriptions_visible_to(membership)
+        .filter(status__in=OVERDUE)
+        .order_by("past_due_since", "pk")
+    )
+    for sub in overdue:
+        since = sub.past_due_since
+        rows.append(
+            {
+                "subscription": sub,
+                "since": since,
+                "access_until": (
+                    since + datetime.timedelta(days=grace_days)
+                    if since and sub.status == "past_due"
+                    else None
+                ),
+            }
+        )
+    return rows
+
+
+def staff_tenant_facts(tenant: Tenant) -> dict[str, str]:
+    """Billing's columns on platform staff's business list (`coaching.selectors.
+    tenants_all_for_staff`, registered in `BillingConfig.ready`): the platform plan's
+    state and the clients it bills for today."""
+    plan = selectors.tenant_plan_of(tenant)
+    state = plan.status if plan is not None and plan.status else "not started"
+    if plan is not None and plan.cancel_at_period_end:
+        state += " (ends at period end)"
+    return {"Platform plan": state, "Active clients": str(services.active_client_count(tenant))}

@@ -943,3 +943,257 @@ def _diff(old: Any, new: Any, path: str, out: list[RuleChange]) -> None:
                 _diff(old[index], new[index], sub, out)
     elif not _same(old, new):
         out.append(RuleChange(path, copy.deepcopy(old), copy.deepcopy(new)))
+
+
+# --- the editor's view of the contract: input limits and plain-words diffs -----------
+#
+# The methodology editor (coaching/views_methodology.py) shows a form per rule group and
+# the draft-vs-published diff as sentences. Both read the limits and names from here, next
+# to the checks they describe, so the page's min/max/step hints and its wording cannot
+# drift from what `validate_rules` enforces (the validator stays the only judge).
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumberLimits:
+    """What a `number(...)` check accepts, for an input's min/max/step attributes."""
+
+    lo: float
+    hi: float
+    whole: bool = False
+    step: float | None = None
+    above_lo: bool = False
+
+    @property
+    def html_step(self) -> str:
+        if self.step is not None:
+            return _fmt(self.step)
+        return "1" if self.whole else "any"
+
+
+def _limits_of(check: Check) -> NumberLimits | None:
+    # `number` keeps its bounds in the closure of the check it returns.
+    if getattr(check, "__qualname__", "") != "number.<locals>.check":
+        return None
+    import inspect
+
+    bound = inspect.getclosurevars(check).nonlocals
+    return NumberLimits(
+        lo=bound["lo"],
+        hi=bound["hi"],
+        whole=bound.get("whole", False),
+        step=bound.get("step"),
+        above_lo=bound.get("above_lo", False),
+    )
+
+
+def _number_limits_table() -> dict[str, NumberLimits]:
+    table: dict[str, NumberLimits] = {
+        "progression.plate_increment_kg": NumberLimits(lo=0, hi=50, above_lo=True),
+        "block.week_volume_multipliers": NumberLimits(lo=0.3, hi=1.5),
+        "readiness.weights": NumberLimits(lo=0, hi=1),
+    }
+    fraction = NumberLimits(lo=0, hi=1)
+    for model, spec in MODEL_PARAMS.items():
+        for key, field in spec.items():
+            limits = _limits_of(field.check)
+            if limits is not None:
+                table[f"progression.params.{model}.{key}"] = limits
+        if model in ENDURANCE_MODELS:
+            table[f"progression.params.{model}.zone_distribution"] = fraction
+    table["progression.params.double_progression.rep_range"] = NumberLimits(lo=1, hi=20, whole=True)
+    for key, field in _WAVE_WEEK.items():
+        table[f"progression.params.percentage_waves.weeks.{key}"] = _limits_of(field.check)
+    groups: list[tuple[str, Mapping[str, Field]]] = [
+        ("block", _BLOCK),
+        ("block.deload", _DELOAD),
+        ("autoregulation", _AUTOREGULATION),
+        ("guardrails", _GUARDRAILS),
+        ("nutrition", _NUTRITION),
+    ]
+    groups += [(f"autoregulation.rules.{name}.params", spec) for name, spec in _RULE_PARAMS.items()]
+    for prefix, spec in groups:
+        for key, field in spec.items():
+            limits = _limits_of(field.check)
+            if limits is not None:
+                table[f"{prefix}.{key}"] = limits
+    return table
+
+
+#: Limits by field path, with a model or rule *name* where the document has a list index
+#: (`autoregulation.rules.velocity.params.mvt_m_s`, `progression.params.linear.sets`).
+NUMBER_LIMITS: Mapping[str, NumberLimits] = MappingProxyType(_number_limits_table())
+
+#: What coaches call each section, rule and field (the editor's labels and the diff's words).
+SECTION_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "schema_version": "Schema version",
+        "discipline": "Discipline",
+        "progression": "Progression",
+        "sessions": "Sessions",
+        "block": "Block",
+        "readiness": "Readiness",
+        "autoregulation": "Autoregulation",
+        "guardrails": "Guardrails",
+        "nutrition": "Nutrition",
+    }
+)
+RULE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "hrv_low_streak": "Low HRV streak",
+        "short_sleep": "Short sleep",
+        "short_sleep_and_low_hrv": "Short sleep and low HRV",
+        "rpe_overshoot": "RPE overshoot",
+        "acwr_spike": "Load spike (ACWR)",
+        "decline_deload": "Performance decline deload",
+        "velocity": "Velocity-based progression",
+    }
+)
+FIELD_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        # progression
+        "model": "Progression model",
+        "plate_increment_kg": "Smallest plate step (kg)",
+        "sets": "Sets",
+        "reps": "Reps",
+        "start_rpe": "Week 1 RPE",
+        "load_step_kg": "Load step per successful session (kg)",
+        "rep_range": "Rep range",
+        "rpe": "RPE",
+        "top_set_reps": "Top set reps",
+        "top_set_rpe": "Top set RPE (week 1)",
+        "backoff_sets": "Back-off sets",
+        "backoff_reps": "Back-off reps",
+        "backoff_percent_of_top": "Back-off load (fraction of top set)",
+        "weeks": "Weeks",
+        "percent_1rm": "Load (fraction of 1RM)",
+        "weekly_minutes": "Week 1 minutes",
+        "weekly_ramp_percent": "Weekly ramp (%)",
+        "zone_distribution": "Time in zones",
+        "z1": "Zone 1 (easy) fraction",
+        "z2": "Zone 2 (threshold) fraction",
+        "z3": "Zone 3 (hard) fraction",
+        "sport": "Sport",
+        "long_session_fraction": "Long session (fraction of the week)",
+        # block
+        "deload": "Deload",
+        "rule": "Deload rule",
+        "every_n_weeks": "Deload every N weeks",
+        "volume_percent": "Volume change (%)",
+        "intensity_percent": "Intensity change (%)",
+        "week_volume_multipliers": "Weekly volume multipliers",
+        # readiness
+        "weights": "Weights",
+        "hrv": "HRV weight",
+        "sleep": "Sleep weight",
+        "soreness": "Soreness weight",
+        "stress": "Stress weight",
+        "rpe_deviation": "RPE deviation weight",
+        # autoregulation
+        "rules": "Rules",
+        "enabled": "On",
+        "alert": "Send to the coach on hybrid tiers",
+        "params": "Settings",
+        "queue_threshold_percent": "Hybrid tiers: changes up to this size apply at once (%)",
+        "days": "Low-HRV nights in a row",
+        "hours_below": "Sleep below (hours)",
+        "action": "Action",
+        "rpe_above_target": "RPE above target by",
+        "above": "ACWR above",
+        "progression_allowed_below": "Progression allowed below ACWR",
+        "decline_percent": "Decline per session (%)",
+        "readiness_below": "Mean readiness below",
+        "micro_progression_percent": "Micro-progression (%)",
+        "faster_by_m_s": "Faster by (m/s)",
+        "velocity_loss_cutoff_percent": "Velocity loss cut-off (%)",
+        "mvt_m_s": "Minimum velocity threshold (m/s)",
+        # guardrails
+        "max_load_change_session_percent": "Largest load change in one session (%)",
+        "max_load_change_week_percent": "Largest load change in one week (%)",
+        "intensity_floor_1rm": "Intensity floor (fraction of 1RM)",
+        "intensity_ceiling_1rm": "Intensity ceiling (fraction of 1RM)",
+        "zone_floor": "Lowest zone",
+        "zone_ceiling": "Highest zone",
+        "frozen_weeks": "Frozen weeks (no automatic change)",
+        "protected_exercises": "Protected exercises (never swapped)",
+        "max_weekly_volume_change_percent": "Largest weekly volume change (%)",
+        # nutrition
+        "protein_g_per_kg": "Protein (g per kg body weight)",
+        "fat_fraction": "Fat (fraction of energy)",
+        "carb_periodisation": "Periodise carbohydrate to training",
+        "diet_styles": "Diet styles offered",
+        # sessions
+        "name": "Name",
+        "slots": "Slots",
+        "exercise": "Exercise",
+        "pattern": "Pattern",
+        "role": "Role",
+    }
+)
+
+
+def describe_value(value: Any) -> str:
+    """A stored value as a coach reads it."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return _fmt(value)
+    if isinstance(value, list) and all(not isinstance(v, (Mapping, list)) for v in value):
+        return ", ".join(describe_value(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        return "; ".join(
+            f"{FIELD_LABELS.get(str(k), k)} {describe_value(v)}" for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return "; ".join(describe_value(v) for v in value)
+    return str(value)
+
+
+def describe_path(path: str) -> str:
+    """`autoregulation.rules.3.params.rpe_above_target` → "Autoregulation › RPE
+    overshoot › RPE above target by". Rule positions are named by the canonical order a
+    validated document keeps them in."""
+    parts = path.split(".")
+    words: list[str] = []
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        nxt = parts[index + 1] if index + 1 < len(parts) else None
+        if index == 0:
+            words.append(SECTION_LABELS.get(part, part))
+        elif part == "rules" and parts[0] == "autoregulation" and nxt and nxt.isdigit():
+            position = int(nxt)
+            name = AUTOREGULATION_RULES[position] if position < len(AUTOREGULATION_RULES) else nxt
+            words.append(RULE_LABELS.get(name, name))
+            index += 1
+        elif part == "params":
+            pass  # the rule or model already says whose settings these are
+        elif part.isdigit():
+            owner = parts[index - 1]
+            noun = {"sessions": "Session", "slots": "slot", "weeks": "week"}.get(owner, "item")
+            if owner in ("sessions", "slots", "weeks") and words:
+                words[-1] = f"{noun} {int(part) + 1}"
+            else:
+                words.append(f"{noun} {int(part) + 1}")
+        else:
+            words.append(FIELD_LABELS.get(part, part.replace("_", " ")))
+        index += 1
+    return " › ".join(words)
+
+
+def describe_change(change: RuleChange) -> str:
+    """One `rules_diff` change as a sentence."""
+    where = describe_path(change.path)
+    if change.path.endswith(".enabled") and isinstance(change.after, bool):
+        return f"{where.rsplit(' › ', 1)[0]}: switched {'on' if change.after else 'off'}."
+    if change.before is None:
+        return f"{where}: set to {describe_value(change.after)}."
+    if change.after is None:
+        return f"{where}: removed (was {describe_value(change.before)})."
+    return f"{where}: {describe_value(change.before)} → {describe_value(change.after)}."
+
+
+def rules_diff_sentences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """`rules_diff` in plain words, one sentence per changed leaf."""
+    return [describe_change(change) for change in rules_diff(old, new)]

@@ -492,3 +492,28 @@ def alert_digest_send(*, coach: Membership, day: datetime.date) -> int:
     send_mail(subject, body, None, [coach.user.email])
     logger.info("alert digest of %s alerts sent to membership %s", count, coach.pk)
     return count
+
+
+# --- the methodology editor's one save ------------------------------------------------
+
+
+@transaction.atomic
+def version_draft_save(
+    *,
+    methodology: Methodology,
+    rules: Mapping[str, Any],
+    notes: str | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> MethodologyVersion:
+    """Save `rules` as the methodology's draft: the open draft is edited, else the next
+    one is created (published versions never change). Validated by the same
+    `rules_validate_for` as the API, before anything is written: a refused document
+    leaves the stored draft exactly as it was."""
+    # The lock makes "is there a draft?" and the write one step (two tabs saving at once).
+    methodology = selectors.methodology_for_update(methodology.pk)
+    latest = selectors.latest_version(methodology)
+    if latest is not None and not latest.is_published:
+        return version_draft_update(version=latest, rules=rules, notes=notes)
+    return version_draft_create(
+        methodology=methodology, rules=rules, notes=notes or "", created_by=created_by
+    )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from coaching import health, selectors, services
 from coaching.errors import DomainError
-from coaching.methodology import rules_diff
+from coaching.methodology import describe_change, rules_diff
 from coaching.models import Alert, Membership
 from coaching.routing import tenant_home_url
 from coaching.tenancy import get_current_tenant
@@ -59,15 +59,13 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if membership.role == Membership.Role.CLIENT:
         from coaching.routing import client_next_step
 
-        # An unfinished onboarding (profile, consent, payment, questionnaire) comes first.
-        next_url = client_next_step(request)
-        if next_url:
-            return redirect(next_url)
-    context = {"role": membership.role}
-    if membership.role in ("owner", "coach", "admin"):
-        context["clients"] = selectors.members_of_tenant(role="client")
-        context["inbox"] = selectors.alert_inbox(membership, selectors.tenant_today(request.tenant))
-    return render(request, "coaching/tenant_home.html", context)
+        # An unfinished onboarding (profile, consent, payment, questionnaire) comes first;
+        # an onboarded client's home is their day.
+        return redirect(client_next_step(request) or "today")
+    # Staff start from their clients; the section bar leads everywhere else.
+    from coaching.views_dashboard import coach_dashboard
+
+    return coach_dashboard(request)
 
 
 @staff_member_required
@@ -120,6 +118,7 @@ def methodology_versions(request: HttpRequest, methodology_id: int) -> HttpRespo
             "older": older,
             "newer": newer,
             "changes": changes,
+            "sentences": [describe_change(change) for change in changes],
         },
     )
 

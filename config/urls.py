@@ -3,11 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import views as billing_views
-from coaching import views, views_lifecycle
+from coaching import views, views_admin, views_dashboard, views_lifecycle, views_methodology
 
 api_v1 = [
     path("", include("athletes.api")),
     path("", include("athletes.consent_api")),
+    path("", include("athletes.devices_api")),
     path("", include("programs.api")),
     path("", include("programs.api_metrics")),
     path("", include("programs.api_ml")),
@@ -32,6 +33,24 @@ urlpatterns = [
         views.methodology_versions,
         name="methodology_versions",
     ),
+    path("methodology/", views_methodology.methodology_list, name="methodology"),
+    path(
+        "methodology/<int:methodology_id>/edit/",
+        views_methodology.methodology_edit,
+        name="methodology_edit",
+    ),
+    path(
+        "methodology/<int:methodology_id>/publish/",
+        views_methodology.methodology_publish,
+        name="methodology_publish",
+    ),
+    path("methodology/tiers/", views_methodology.tier_list, name="methodology_tiers"),
+    path(
+        "methodology/tiers/<int:tier_id>/",
+        views_methodology.tier_edit,
+        name="methodology_tier_edit",
+    ),
+    path("dashboard/", views_dashboard.coach_dashboard, name="coach_dashboard"),
     path("alerts/", views.alerts_inbox, name="alerts"),
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert_detail"),
     path(
@@ -53,6 +72,8 @@ urlpatterns = [
         views.nightly_run_progress,
         name="nightly_run_progress",
     ),
+    path("audit/", views_admin.audit_log, name="audit_log"),
+    path("staff/tenants/", views_admin.staff_tenants, name="staff_tenants"),
     path("accounts/", include("allauth.urls")),
     path("admin/tenant/", views.admin_tenant_select, name="admin_tenant_select"),
     path("admin/", admin.site.urls),

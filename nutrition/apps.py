@@ -23,3 +23,9 @@ class NutritionConfig(AppConfig):
         from nutrition.onboarding import SECTION
 
         onboarding.register_section(SECTION)
+        # The progress page's body-weight chart (programs can't import us; issue 10).
+        from nutrition.progress import PROVIDER
+        from programs import progress
+
+        progress.register_panel(PROVIDER)
+        from nutrition import today  # noqa: F401 - fills athletes.today (issue 10, Today page)

@@ -8,32 +8,37 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-WIDTH, HEIGHT, PAD = 640, 200, 28
+from programs import charts
+
+WIDTH, HEIGHT, PAD = charts.WIDTH, charts.HEIGHT, charts.PAD
 
 
 def weight_chart(weights: Mapping[str, float], trend: Mapping[str, float]) -> dict[str, Any] | None:
-    """Coordinates for `nutrition/nutrition.html`, or None with fewer than two weigh-ins."""
+    """Coordinates for `nutrition/nutrition.html`, or None with fewer than two weigh-ins.
+    The geometry is `programs.charts.time_chart`'s, shared with the progress page."""
     if len(weights) < 2:
         return None
-    days = sorted({*weights, *trend})
-    first = datetime.date.fromisoformat(days[0])
-    span = max((datetime.date.fromisoformat(days[-1]) - first).days, 1)
-    values = [*weights.values(), *trend.values()]
-    low, high = min(values) - 0.5, max(values) + 0.5
-
-    def xy(day: str, kg: float) -> tuple[float, float]:
-        x = PAD + (datetime.date.fromisoformat(day) - first).days / span * (WIDTH - 2 * PAD)
-        y = HEIGHT - PAD - (kg - low) / (high - low) * (HEIGHT - 2 * PAD)
-        return round(x, 1), round(y, 1)
-
+    chart = charts.time_chart(
+        [
+            charts.Series(name="weigh-ins", points=_by_day(weights), style="dots"),
+            charts.Series(name="trend", points=_by_day(trend), style="line"),
+        ]
+    )
+    if chart is None:
+        return None
+    dots, line = chart.series
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "dots": [xy(d, kg) for d, kg in sorted(weights.items())],
-        "line": " ".join(f"{x},{y}" for x, y in (xy(d, kg) for d, kg in sorted(trend.items()))),
-        "low": round(low + 0.5, 1),
-        "high": round(high - 0.5, 1),
-        "first": days[0],
-        "last": days[-1],
+        "width": chart.width,
+        "height": chart.height,
+        "dots": list(dots.dots),
+        "line": line.line,
+        "low": chart.low,
+        "high": chart.high,
+        "first": chart.first.isoformat(),
+        "last": chart.last.isoformat(),
         "latest_trend": round(trend[max(trend)], 1) if trend else None,
     }
+
+
+def _by_day(values: Mapping[str, float]) -> dict[datetime.date, float]:
+    return {datetime.date.fromisoformat(day): kg for day, kg in values.items()}

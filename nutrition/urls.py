@@ -36,3 +36,10 @@ urlpatterns = [
         name="athlete_nutrition_lock",
     ),
 ]
+
+from nutrition import views_print  # noqa: E402 - issue 10, the printable plan
+
+urlpatterns += [
+    path("plan/print/", views_print.plan_print, name="plan_print"),
+    path("plan/print/<int:athlete_id>/", views_print.plan_print, name="athlete_plan_print"),
+]

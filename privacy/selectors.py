@@ -42,3 +42,25 @@ def may_download(membership: Membership, request: DataRequest) -> bool:
     if request.athlete is None:
         return False
     return request.athlete.user_id == membership.user_id or membership.role in ADMIN_ROLES
+
+
+# --- the owners' data requests page (issue 10) -----------------------------------------------
+
+
+def data_requests_of_tenant(*, kind: str = "", status: str = "") -> QuerySet[DataRequest]:
+    """The current tenant's export and erasure requests, newest first, optionally of one
+    kind and status. Offboarding's tenant export is platform staff's, not listed here."""
+    rows = DataRequest.objects.exclude(kind=DataRequest.Kind.TENANT).select_related("athlete")
+    if kind:
+        rows = rows.filter(kind=kind)
+    if status:
+        rows = rows.filter(status=status)
+    return rows.order_by("-requested_at", "-id")
+
+
+def members_by_user_id(user_ids: list[int]) -> dict[int, Membership]:
+    """The current tenant's memberships of `user_ids` (who asked for a request)."""
+    return {
+        m.user_id: m
+        for m in Membership.objects.filter(user_id__in=set(user_ids)).select_related("user")
+    }

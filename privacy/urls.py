@@ -34,3 +34,14 @@ urlpatterns = [
         name="athlete_privacy_erasure_cancel",
     ),
 ]
+
+from privacy import views_admin  # noqa: E402 - issue 10, owners' list of requests
+
+urlpatterns += [
+    path("privacy/requests/", views_admin.data_requests, name="data_requests"),
+    path(
+        "privacy/requests/<int:request_id>/cancel/",
+        views_admin.data_request_cancel,
+        name="data_request_cancel",
+    ),
+]

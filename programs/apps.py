@@ -22,3 +22,10 @@ class ProgramsConfig(AppConfig):
         from programs.onboarding import SECTION
 
         onboarding.register_section(SECTION)
+        from programs import (
+            dashboard,  # noqa: F401 - fills the coach dashboard's columns
+            today,  # noqa: F401 - fills athletes.today (issue 10, Today page)
+        )
+        from programs.imports import register as register_importers
+
+        register_importers()  # FIT and CSV-lift importers (issue 11)

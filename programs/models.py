@@ -209,11 +209,22 @@ class SessionLog(TenantScoped):
     tss = models.FloatField(null=True, blank=True)
     trimp = models.FloatField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # What an imported file says this session is (programs/imports.py): a FIT file's
+    # file_id, or a key derived from a CSV's rows. Importing the same file again finds
+    # this and creates nothing. Blank for sessions logged in the app.
+    external_id = models.CharField(max_length=120, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["tenant", "athlete", "date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "athlete", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="sessionlog_unique_tenant_athlete_external_id",
+            )
+        ]
 
 
 class SetLog(TenantScoped):
@@ -429,3 +440,32 @@ class Prediction(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} for {self.for_date}: {self.predicted:.1f}"
+
+
+class CalendarFeed(TenantScoped):
+    """A client's private calendar link (programs/calendar.py). Only a hash of the token
+    is stored (like coaching.Invitation): the link itself is shown once, when made. At
+    most one live feed per athlete; a new one revokes the old, so a leaked link dies the
+    moment the client makes another."""
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "token_hash"], name="calendarfeed_unique_tenant_token"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "athlete"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="calendarfeed_one_live_per_athlete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "live"
+        return f"calendar feed of athlete {self.athlete_id} ({state})"

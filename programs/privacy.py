@@ -13,6 +13,7 @@ from programs.models import (
     AssessmentLift,
     AthleteModel,
     AutoregulationRun,
+    CalendarFeed,
     Exercise,
     PlannedSession,
     PlannedSet,
@@ -39,3 +40,5 @@ register_athlete_model(
 register_athlete_model(AthleteModel, name="fitted_models", order=10)
 register_athlete_model(Prediction, name="predictions", tabular=True, order=10)
 register_not_personal(Exercise, "The tenant's exercise library; no relation to a person.")
+# The calendar link's fingerprint is a credential, not the person's data: not exported.
+register_athlete_model(CalendarFeed, name="calendar_feeds", order=10, exclude=["token_hash"])

@@ -14,6 +14,7 @@ from coaching.models import Membership
 from programs.models import (
     Adjustment,
     AssessmentLift,
+    AutoregulationRun,
     Exercise,
     PlannedSession,
     Prediction,
@@ -113,3 +114,11 @@ def planned_sessions_between(
     ).order_by("date", "id"):
         by_day[session.date].append(session)
     return dict(by_day)
+
+
+def readiness_series(athlete: AthleteProfile, since: datetime.date) -> dict[datetime.date, float]:
+    """The nightly readiness scores from `since` on, by night (the coach's trend chart)."""
+    rows = AutoregulationRun.objects.filter(
+        athlete=athlete, date__gte=since, readiness_score__isnull=False
+    ).values_list("date", "readiness_score")
+    return dict(rows)

@@ -53,7 +53,8 @@ def plan(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
             "access": access_of(athlete),
             "staff": athlete_selectors.is_staff(membership),
             "athlete": athlete,
-            "block": block,
+            # not "block": inside {% block %} Django's own `block` variable would shadow it
+            "current_block": block,
             "weeks": weeks,
             "adherence": adherence,
             "changes": dict(changes),
@@ -74,11 +75,16 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     latest applied ones (which can be reverted)."""
     membership = _staff(request)
     visible = selectors.adjustments_visible_to(membership).select_related("athlete")
+    pending = list(selectors.adjustment_queue(visible))
     return render(
         request,
         "programs/review_queue.html",
         {
-            "pending": selectors.adjustment_queue(visible),
+            "pending": pending,
+            # Pinned coach notes beside each client's changes: the context to decide with.
+            "notes": athlete_selectors.pinned_notes_by_athlete(
+                membership, list({a.athlete_id for a in pending})
+            ),
             "recent": visible.filter(status=Adjustment.Status.APPLIED)[:20],
         },
     )

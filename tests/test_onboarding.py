@@ -322,7 +322,7 @@ def test_full_flow_plans_the_first_block_and_meals(client, tenant_a, on_sale):
     account = _client_member(tenant_a)
     athlete = _through_tier(client, tenant_a, account, on_sale)
     response = client.post("/t/alpha/onboarding/", QUESTIONNAIRE)
-    assert response.status_code == 302 and response["Location"] == "/t/alpha/plan/"
+    assert response.status_code == 302 and response["Location"] == "/t/alpha/today/"
     with tenant_context(tenant_a):
         athlete.refresh_from_db()
         assert athlete.session_minutes == 60
@@ -339,8 +339,8 @@ def test_full_flow_plans_the_first_block_and_meals(client, tenant_a, on_sale):
         assert PlannedSession.objects.filter(block=block, date=TODAY).exists()
         assert PlanDay.objects.filter(athlete=athlete, date=TODAY).exists()
     # and: the home now opens (no more steps), the plan page shows the block
-    assert client.get("/t/alpha/").status_code == 200
-    assert client.get("/t/alpha/onboarding/")["Location"] == "/t/alpha/plan/"
+    assert client.get("/t/alpha/")["Location"] == "/t/alpha/today/"
+    assert client.get("/t/alpha/onboarding/")["Location"] == "/t/alpha/today/"
 
 
 def test_without_nutrition_consent_there_is_no_food_section_and_no_meal_plan(

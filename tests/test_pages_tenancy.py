@@ -50,7 +50,7 @@ def test_suspended_tenant_reads_with_a_notice_and_refuses_writes(client, tenant_
     tenant_a.status = "suspended"
     tenant_a.save(update_fields=["status"])
     client.force_login(client_a)
-    page = client.get("/t/alpha/")
+    page = client.get("/t/alpha/", follow=True)  # home -> the client's next page
     assert page.status_code == 200
     assert b"is suspended" in page.content
     write = client.post("/t/alpha/")
@@ -126,3 +126,113 @@ def test_platform_staff_without_mfa_cannot_open_the_admin(client, db):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/2fa/totp/activate/"
+
+
+# --- every member page of another tenant is a 404 (issue 10, journey 5) ----------------------
+
+# (url name, the tenant-B object its id names, or None). Names that are not in the URLconf
+# (yet) are left out by `member_pages`, so this list can name pages still being built.
+MEMBER_PAGES: tuple[tuple[str, str | None], ...] = (
+    ("today", None),
+    ("plan", None),
+    ("athlete_plan", "athlete"),
+    ("history", None),
+    ("athlete_history", "athlete"),
+    ("progress", None),
+    ("athlete_progress", "athlete"),
+    ("settings", None),
+    ("plan_print", None),
+    ("athlete_plan_print", "athlete"),
+    ("nutrition", None),
+    ("athlete_nutrition", "athlete"),
+    ("nutrition_shopping", None),
+    ("athlete_nutrition_shopping", "athlete"),
+    ("consent", None),
+    ("privacy", None),
+    ("athlete_privacy", "athlete"),
+    ("billing", None),
+    ("billing_admin", None),
+    ("alerts", None),
+    ("alert_detail", "alert"),
+    ("review_queue", None),
+    ("coach_dashboard", None),
+    ("client_detail", "athlete"),
+    ("members", None),
+    ("branding", None),
+    ("nightly_runs", None),
+    ("nightly_run", "run"),
+    ("nightly_run_progress", "run"),
+    ("onboarding", None),
+    ("methodology", None),
+    ("audit_log", None),
+    ("calendar", None),
+    ("imports", None),
+)
+
+
+def tenant_b_objects(tenant_b, client_b) -> dict[str, int]:
+    """One object of each kind the member pages take an id of, in tenant B."""
+    import datetime
+
+    from athletes.models import AthleteProfile
+    from coaching.models import Alert, Membership, NightlyRun
+    from coaching.tenancy import tenant_context
+
+    with tenant_context(tenant_b):
+        membership = Membership.objects.get(user=client_b)
+        alert = Alert.objects.create(
+            client=membership,
+            kind="plateau",
+            severity=2,
+            title="Bravo's stalled squat",
+            evidence={"rule": "r", "points": []},
+            dedupe_key="plateau:bravo",
+            day=datetime.date(2026, 11, 2),
+        )
+        run = NightlyRun.objects.create(date=datetime.date(2026, 11, 2))
+        return {
+            "athlete": AthleteProfile.objects.get(user=client_b).pk,
+            "alert": alert.pk,
+            "run": run.pk,
+        }
+
+
+def member_pages(objects: dict[str, int]) -> list[tuple[str, str]]:
+    """(name, path without the tenant prefix) for every page in MEMBER_PAGES that the
+    URLconf has, with tenant B's ids filled in."""
+    from django.urls import NoReverseMatch, reverse
+
+    pages = []
+    for name, kind in MEMBER_PAGES:
+        try:
+            path = reverse(name, args=[objects[kind]] if kind else [])
+        except NoReverseMatch:
+            continue
+        pages.append((name, path))
+    return pages
+
+
+def test_every_member_page_of_another_tenant_is_the_same_404(
+    client, tenant_a, tenant_b, owner_a, client_a, client_b
+):
+    pages = member_pages(tenant_b_objects(tenant_b, client_b))
+    assert {"plan", "history", "progress", "settings", "privacy"} <= {n for n, _ in pages}
+    for account in (client_a, owner_a):
+        client.force_login(account)
+        unknown = client.get("/t/does-not-exist/")
+        for name, path in pages:
+            response = client.get(f"/t/bravo{path}")
+            assert response.status_code == 404, (account.email, name)
+            assert response.content == unknown.content, name
+
+
+def test_tenant_b_ids_in_tenant_a_pages_are_404(client, tenant_a, tenant_b, owner_a, client_b):
+    pages = [
+        (name, path)
+        for name, path in member_pages(tenant_b_objects(tenant_b, client_b))
+        if any(name == n and kind for n, kind in MEMBER_PAGES)
+    ]
+    assert len(pages) >= 8
+    client.force_login(owner_a)
+    for name, path in pages:
+        assert client.get(f"/t/alpha{path}").status_code == 404, name

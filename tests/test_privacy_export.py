@@ -177,6 +177,17 @@ def personal_rows(tenant, account, tag: str) -> None:
     with tenant_context(tenant):
         athlete = AthleteProfile.objects.get(user=account)
         CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
+        from athletes.models import DeviceSample, ImportJob
+
+        ImportJob.objects.create(athlete=athlete, kind="csv_checkins", filename=f"{tag}.csv",
+                                 size_bytes=10)  # fmt: skip
+        DeviceSample.objects.create(
+            athlete=athlete, source="garmin", metric="steps", timestamp=timezone.now(),
+            value=Decimal("9000"), day=DAY,
+        )  # fmt: skip
+        from athletes.models import CoachNote
+
+        CoachNote.objects.create(athlete=athlete, body=f"Note on {tag}.")
         policy, _ = ConsentPolicy.objects.get_or_create(
             purpose="health_data", version=1, defaults={"text": "Health data, plainly."}
         )
@@ -226,6 +237,9 @@ def personal_rows(tenant, account, tag: str) -> None:
             athlete=athlete, kind="e1rm", subject="back-squat", made_on=DAY, for_date=DAY,
             predicted=120.0, method="trend", reason="Predicted e1RM 120 kg.",
         )  # fmt: skip
+        from programs.models import CalendarFeed
+
+        CalendarFeed.objects.create(athlete=athlete, token_hash=f"{tag:c<64}"[:64])
         if not NutritionProfile.objects.filter(athlete=athlete).exists():
             NutritionProfile.objects.create(athlete=athlete, allergies=["peanuts"])
         DayTarget.objects.create(

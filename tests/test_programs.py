@@ -289,6 +289,15 @@ def test_client_reads_their_plan_page_with_the_reasons(client, tenant_a, client_
     body = page.content.decode()
     assert "Week 1" in body and "Week 4 · deload" in body
     assert "Back squat" in body and "% of your 140 kg e1RM" in body
+    with tenant_context(tenant_a):
+        sentence = ProgramBlock.objects.get().derivation["sentence"]
+    assert sentence and sentence in body  # the block's own reason, not Django's `block`
+
+
+def test_a_client_without_a_block_is_told_so(client, tenant_a, client_a):
+    _enrolled_athlete(tenant_a, client_a)
+    client.force_login(client_a)
+    assert "No plan yet." in client.get("/t/alpha/plan/").content.decode()
 
 
 def test_coach_reads_a_clients_plan_but_a_client_cannot_read_anothers(

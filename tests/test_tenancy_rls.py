@@ -38,6 +38,21 @@ def _populate(tenant, email: str) -> None:
     with tenant_context(tenant):
         athlete = AthleteProfile.objects.get(user=account)
         CheckIn.objects.create(athlete=athlete, date=DAY, hrv_rmssd_ms=Decimal("55.0"))
+        from athletes.models import CoachNote
+
+        CoachNote.objects.create(athlete=athlete, body="Knee flares on deep squats.", pinned=True)
+        from athletes.models import DeviceSample, ImportJob
+
+        ImportJob.objects.create(athlete=athlete, kind="apple_health", filename="e.xml",
+                                 size_bytes=10)  # fmt: skip
+        DeviceSample.objects.create(
+            athlete=athlete,
+            source="garmin",
+            metric="hrv_rmssd_ms",
+            timestamp=timezone.now(),
+            value=Decimal("55.0"),
+            day=DAY,
+        )
         from athletes.models import ConsentEvent, ConsentPolicy
 
         marketing = ConsentPolicy.objects.create(purpose="marketing_email", version=2, text="v2")
@@ -123,6 +138,9 @@ def _populate(tenant, email: str) -> None:
             athlete=athlete, kind="e1rm", subject="back-squat", made_on=DAY, for_date=DAY,
             predicted=120.0, method="trend", reason="Predicted e1RM 120 kg.",
         )  # fmt: skip
+        from programs.models import CalendarFeed
+
+        CalendarFeed.objects.create(athlete=athlete, token_hash="c" * 64)
         from nutrition.models import (
             DayTarget,
             ExpenditureEstimate,

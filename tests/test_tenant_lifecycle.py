@@ -306,7 +306,7 @@ def test_suspension_makes_the_tenant_read_only_and_reactivation_restores_it(
         lifecycle.tenant_suspend(tenant=tenant_a, reason=" ", by_user_id=None)
     lifecycle.tenant_suspend(tenant=tenant_a, reason="Suspended by platform staff.", by_user_id=1)
     client.force_login(client_a)
-    page = client.get("/t/alpha/")
+    page = client.get("/t/alpha/", follow=True)
     assert page.status_code == 200
     assert b"is suspended (Suspended by platform staff.)" in page.content
     write = client.post("/t/alpha/consent/", {})

@@ -63,9 +63,10 @@ def test_coach_logs_in_with_password_and_totp_and_sees_their_clients(
     code_input.fill(current_totp_code(coach_a))
     code_input.press("Enter")
 
-    # then: they land in their tenant, which lists its clients
+    # then: they land in their tenant, on its clients
     page.wait_for_url(re.compile(r"/t/alpha/$"))
-    expect(page.get_by_role("heading", name="Alpha Strength")).to_be_visible()
+    expect(page.locator("header")).to_contain_text("Alpha Strength")
+    expect(page.get_by_role("heading", name="Clients")).to_be_visible()
     clients_table = page.locator("table")
     expect(clients_table).to_contain_text("client@alpha.test")
     expect(page.locator("header")).to_contain_text("coach@alpha.test")

@@ -30,7 +30,7 @@ def test_client_plans_swaps_locks_and_shops(page, tenant_a, client_a, artifacts_
     )
     factories.checkin(tenant_a, client_a, TODAY, body_weight_kg=Decimal("66.0"))
     submit_login(page, "client@alpha.test", factories.PASSWORD)
-    page.wait_for_url(re.compile(r"/t/alpha/$"))
+    page.wait_for_url(re.compile(r"/t/alpha/today/$"))  # a client lands on their day
 
     # when: they open nutrition and plan the week
     page.goto("/t/alpha/nutrition/")

@@ -2,18 +2,18 @@
 business's public page, signs up, verifies their e-mail through the link in the mail
 (locmem backend: the live server runs in this process), joins as a client, answers the
 consent per purpose, takes the demo-style complimentary tier, fills the questionnaire and
-lands on their plan with a session planned for today."""
+lands on Today with the session planned for today (the business's day)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from athletes.models import AthleteProfile
 from coaching.methodology import default_rules
+from coaching.selectors import tenant_today
 from coaching.tenancy import tenant_context
 from nutrition.models import PlanDay
 from programs.models import PlannedSession
@@ -50,7 +50,9 @@ def test_stranger_signs_up_onboards_and_sees_a_planned_session(
     phone, tenant_a, mailoutbox, artifacts_dir
 ):
     page = phone
-    today = timezone.localdate()
+    # Today shows the business's day; the days ticked below are counted from it, so its
+    # session is planned even when that day is ahead of the server's (UTC) date.
+    today = tenant_today(tenant_a)
     factories.methodology_on_sale(tenant_a, "strength", default_rules("strength"))
 
     # given: the public page of the business, with its tier and a sign-up button
@@ -119,13 +121,23 @@ def test_stranger_signs_up_onboards_and_sees_a_planned_session(
     page.screenshot(path=artifacts_dir / "e2e-signup-questionnaire.png", full_page=True)
     page.get_by_role("button", name="Save and plan my first block").click()
 
-    # then: their plan, with today's session and its loads
+    # then: Today, with today's session and its loads, a check-in to fill and tomorrow
+    page.wait_for_url(re.compile(r"/t/alpha/today/$"))
+    expect(page.get_by_role("heading", name=re.compile(r"^Today"))).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"{today:%A} {today.day} {today:%B}")
+    session = page.locator("#panel-session")
+    expect(session).to_contain_text("Back squat")
+    expect(session).to_contain_text(re.compile(r"0 of \d+ sets done"))
+    expect(page.get_by_role("button", name="Save check-in")).to_be_visible()
+    expect(page.locator("#panel-tomorrow")).to_be_visible()
+    _no_horizontal_scroll(page)
+    page.screenshot(path=artifacts_dir / "e2e-signup-today.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "e2e-signup-today-top.png")  # the first screen
+    # and: the whole plan is one link away
+    page.get_by_role("link", name="Your whole plan").click()
     page.wait_for_url(re.compile(r"/t/alpha/plan/$"))
     expect(page.get_by_role("heading", name="Nora's plan")).to_be_visible()
-    expect(page.locator("main")).to_contain_text(f"{today:%a} {today.day} {today:%b}")
     expect(page.locator("main table").first).to_contain_text("Back squat")
-    page.screenshot(path=artifacts_dir / "e2e-signup-first-plan.png", full_page=True)
-    page.screenshot(path=artifacts_dir / "e2e-signup-first-plan-top.png")  # the first screen
     with tenant_context(tenant_a):
         athlete = AthleteProfile.objects.get(user__email=EMAIL)
         assert PlannedSession.objects.filter(athlete=athlete, date=today).exists()
