@@ -46,6 +46,7 @@ def test_settings_shows_the_profile_consequences_and_the_other_pages(client, ten
     assert 'href="/t/alpha/privacy/"' in body
     assert 'href="/t/alpha/billing/"' in body
     assert 'href="/t/alpha/plan/print/"' in body
+    assert 'href="/t/alpha/calendar/"' in body and 'href="/t/alpha/imports/"' in body
 
 
 def test_a_withdrawn_purpose_says_what_is_off_while_not_agreed(client, tenant_a, client_a):
