@@ -45,6 +45,24 @@ VISIBLE_TO_CLIENT = (Adjustment.Status.APPLIED, Adjustment.Status.REVERTED)
 # --- forms -------------------------------------------------------------------------------
 
 
+def _rpe_field(label: str, *, example: str) -> forms.DecimalField:
+    """An optional RPE, 1–10 in half steps, with the same messages on every form."""
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=1,
+        max_value=10,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
+        error_messages={
+            "invalid": "Give the RPE as a number from 1 to 10.",
+            "min_value": "RPE is between 1 and 10.",
+            "max_value": "RPE is between 1 and 10.",
+            "max_decimal_places": f"Give the RPE to one decimal, e.g. {example}.",
+        },
+    )
+
+
 class SetLogForm(forms.Form):
     """What was actually lifted, when it wasn't the prescription."""
 
@@ -74,20 +92,7 @@ class SetLogForm(forms.Form):
             "max_value": "Reps are between 1 and 100.",
         },
     )
-    rpe = forms.DecimalField(
-        label="RPE",
-        required=False,
-        min_value=1,
-        max_value=10,
-        decimal_places=1,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
-        error_messages={
-            "invalid": "Give the RPE as a number from 1 to 10.",
-            "min_value": "RPE is between 1 and 10.",
-            "max_value": "RPE is between 1 and 10.",
-            "max_decimal_places": "Give the RPE to one decimal, e.g. 8.5.",
-        },
-    )
+    rpe = _rpe_field("RPE", example="8.5")
 
 
 class SessionLogForm(forms.Form):
@@ -119,20 +124,7 @@ class SessionLogForm(forms.Form):
             "max_decimal_places": "Give the distance to two decimals at most.",
         },
     )
-    session_rpe = forms.DecimalField(
-        label="How hard was it? (RPE 1–10)",
-        required=False,
-        min_value=1,
-        max_value=10,
-        decimal_places=1,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
-        error_messages={
-            "invalid": "Give the RPE as a number from 1 to 10.",
-            "min_value": "RPE is between 1 and 10.",
-            "max_value": "RPE is between 1 and 10.",
-            "max_decimal_places": "Give the RPE to one decimal, e.g. 6.5.",
-        },
-    )
+    session_rpe = _rpe_field("How hard was it? (RPE 1–10)", example="6.5")
 
 
 def _put(form: forms.Form, exc: DomainError) -> None:

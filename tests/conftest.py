@@ -83,3 +83,13 @@ def client_a(tenant_a):
 @pytest.fixture
 def client_b(tenant_b):
     return factories.member(tenant_b, "client", email="client@bravo.test")
+
+
+@pytest.fixture
+def shared_private_root(tmp_path, monkeypatch, settings):
+    """PRIVATE_MEDIA_ROOT for this process and a worker it starts: list the fixture before
+    `worker`, so the worker inherits the environment variable."""
+    root = tmp_path / "private"
+    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(root))
+    settings.PRIVATE_MEDIA_ROOT = root
+    return root

@@ -356,15 +356,6 @@ def test_api_accepts_a_file_and_hides_others_jobs(
     )
 
 
-@pytest.fixture
-def shared_private_root(tmp_path, monkeypatch, settings):
-    """PRIVATE_MEDIA_ROOT for this process and the worker it starts (set before it)."""
-    root = tmp_path / "private"
-    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(root))
-    settings.PRIVATE_MEDIA_ROOT = root
-    return root
-
-
 @pytest.mark.worker
 def test_a_real_worker_imports_the_file_once(
     shared_private_root,

@@ -377,15 +377,6 @@ def test_a_person_cannot_ask_for_a_tenant_export_over_the_api(tenant_a, client_a
 # --- a real worker -------------------------------------------------------------------
 
 
-@pytest.fixture
-def shared_private_root(tmp_path, monkeypatch, settings):
-    """PRIVATE_MEDIA_ROOT for this process and the worker it starts (set before it)."""
-    root = tmp_path / "private"
-    monkeypatch.setenv("PRIVATE_MEDIA_ROOT", str(root))
-    settings.PRIVATE_MEDIA_ROOT = root
-    return root
-
-
 @pytest.mark.worker
 def test_a_worker_builds_the_export_then_deletes_the_tenant_once_due(
     shared_private_root,

@@ -61,6 +61,21 @@ def page(browser, live_server):
         context.close()
 
 
+@pytest.fixture
+def phone(browser, live_server):
+    """A 360 px wide context (no cookies): clients use phones."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate-limit counters and allauth's used-TOTP-code marks live in the cache: a code

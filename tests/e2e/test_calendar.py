@@ -11,24 +11,9 @@ from icalendar import Calendar
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_login import submit_login
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 360, "height": 780}, is_mobile=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def test_client_makes_a_calendar_link_and_the_feed_serves_their_plan(

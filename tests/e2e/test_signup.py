@@ -18,27 +18,11 @@ from coaching.tenancy import tenant_context
 from nutrition.models import PlanDay
 from programs.models import PlannedSession
 from tests import factories
-from tests.e2e.conftest import TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "nora@example.test"
 PASSWORD = "a-long-and-unusual-passphrase-2026"
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    """A 360 px wide context: clients use phones."""
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 360, "height": 780}, is_mobile=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _no_horizontal_scroll(page) -> None:

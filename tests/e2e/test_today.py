@@ -28,7 +28,6 @@ from coaching.tenancy import tenant_context
 from nutrition import services as nutrition_services
 from programs.models import Adjustment, SetLog
 from tests import factories
-from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_login import submit_login
 
 pytestmark = pytest.mark.e2e
@@ -56,20 +55,6 @@ def _move(tenant: Tenant, zone: str) -> None:
 def _no_horizontal_scroll(page, width: int) -> None:
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"the page is {scroll} px wide at a {width} px viewport"
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def test_client_logs_a_session_and_a_check_in_and_the_night_adjusts_the_next_day(
