@@ -149,3 +149,12 @@ def import_job(job_id: int) -> ImportJob | None:
 def imports_visible_to(membership: Membership) -> QuerySet[ImportJob]:
     """A client's own imports; staff see their clients'."""
     return own_or_all(membership, ImportJob.objects.select_related("athlete"), "athlete__user_id")
+
+
+def athlete_in_view(membership: Membership, athlete_id: int | None) -> AthleteProfile | None:
+    """The athlete a page is about: without an id the member's own profile, with one a
+    profile the member may see (staff: the tenant's; a client: only their own). None is
+    the page's 404, the same for another tenant's id as for a missing one."""
+    if athlete_id is None:
+        return athlete_profile_of(membership)
+    return profiles_visible_to(membership).filter(pk=athlete_id).first()

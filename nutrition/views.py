@@ -32,10 +32,7 @@ def _athlete(request: HttpRequest, athlete_id: int | None) -> AthleteProfile:
     membership = getattr(request, "membership", None)
     if membership is None:
         raise Http404("No such coaching business.")
-    if athlete_id is None:
-        athlete = athlete_selectors.athlete_profile_of(membership)
-    else:
-        athlete = athlete_selectors.profiles_visible_to(membership).filter(pk=athlete_id).first()
+    athlete = athlete_selectors.athlete_in_view(membership, athlete_id)
     if athlete is None:
         raise Http404("No such athlete.")
     access = access_of(athlete)

@@ -23,10 +23,7 @@ def plan_print(request: HttpRequest, athlete_id: int | None = None) -> HttpRespo
     membership = getattr(request, "membership", None)
     if membership is None:
         raise Http404("No such coaching business.")
-    if athlete_id is None:
-        athlete = athlete_selectors.athlete_profile_of(membership)
-    else:
-        athlete = athlete_selectors.profiles_visible_to(membership).filter(pk=athlete_id).first()
+    athlete = athlete_selectors.athlete_in_view(membership, athlete_id)
     if athlete is None:
         raise Http404("No such athlete.")
     audit.record_client_view(actor_user_id=request.user.pk, athlete=athlete, page="plan_print")

@@ -21,7 +21,7 @@ from django.db.models import Count, QuerySet
 
 from athletes import consent
 from athletes.models import AthleteProfile
-from athletes.selectors import is_staff, own_or_all
+from athletes.selectors import athlete_in_view, is_staff
 from coaching.models import Membership
 from programs import charts, metrics, selectors
 from programs.models import Adjustment, AutoregulationRun, Exercise, SessionLog
@@ -101,10 +101,7 @@ def pmc_of(athlete: AthleteProfile, today: datetime.date) -> metrics.AthleteLoad
 
 def profile_visible(membership: Membership, athlete_id: int | None) -> AthleteProfile | None:
     """The athlete a page is about: the member's own profile, or (staff) one by id."""
-    if athlete_id is None:
-        return AthleteProfile.objects.filter(user_id=membership.user_id).first()
-    visible = own_or_all(membership, AthleteProfile.objects.all(), "user_id")
-    return visible.filter(pk=athlete_id).first()
+    return athlete_in_view(membership, athlete_id)
 
 
 # --- the registry of extra panels ---------------------------------------------------------

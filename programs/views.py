@@ -24,11 +24,7 @@ def plan(request: HttpRequest, athlete_id: int | None = None) -> HttpResponse:
     membership = getattr(request, "membership", None)
     if membership is None:
         raise Http404("No such coaching business.")
-    profiles = athlete_selectors.profiles_visible_to(membership)
-    if athlete_id is not None:
-        athlete = profiles.filter(pk=athlete_id).first()
-    else:
-        athlete = athlete_selectors.athlete_profile_of(membership)
+    athlete = athlete_selectors.athlete_in_view(membership, athlete_id)
     if athlete is None:
         raise Http404("No such athlete.")
     audit.record_client_view(actor_user_id=request.user.pk, athlete=athlete, page="plan")
