@@ -8,6 +8,7 @@ urlpatterns = [
     path("review/", views.review_queue, name="review_queue"),
     path("review/approve/", views.review_decide, name="review_bulk_approve"),
     path("review/<int:adjustment_id>/", views.review_decide, name="review_decide"),
+    path("review/<int:adjustment_id>/edit/", views.review_edit, name="review_edit"),
     path("history/", views_client.history, name="history"),
     path("history/<int:athlete_id>/", views_client.history, name="athlete_history"),
     path("progress/", views_client.progress_page, name="progress"),

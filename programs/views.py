@@ -121,3 +121,100 @@ def review_decide(request: HttpRequest, adjustment_id: int | None = None) -> Htt
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("review_queue")
+
+
+def _edited_rx(after: dict, post) -> tuple[dict, dict[str, str]]:
+    """The coach's version of a session prescription from the edit form, and the
+    problems per input (kept in the form, never half-applied)."""
+    errors: dict[str, str] = {}
+    edited = dict(after)
+    raw = post.get("duration_min", "").strip()
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 600:
+            errors["duration_min"] = "Minutes: a whole number from 1 to 600."
+        else:
+            edited["duration_min"] = int(raw)
+    sets = []
+    for index, row in enumerate(after.get("sets") or []):
+        row = dict(row)
+        reps = post.get(f"reps_{index}", "").strip()
+        if not reps.isdigit() or not 1 <= int(reps) <= 100:
+            errors[f"reps_{index}"] = f"Set {row.get('set_index')}: reps from 1 to 100."
+        else:
+            row["reps"] = int(reps)
+        load = post.get(f"load_kg_{index}", "").strip()
+        if load:
+            try:
+                value = float(load)
+            except ValueError:
+                value = -1.0
+            if not 0 <= value <= 1000:
+                errors[f"load_kg_{index}"] = f"Set {row.get('set_index')}: load in kg, 0–1000."
+            else:
+                row["load_kg"] = value
+        elif row.get("load_kg") is not None:
+            errors[f"load_kg_{index}"] = f"Set {row.get('set_index')}: give the load in kg."
+        sets.append(row)
+    edited["sets"] = sets
+    return edited, errors
+
+
+@login_required
+def review_edit(request: HttpRequest, adjustment_id: int) -> HttpResponse:
+    """The coach's own version of a proposed session change: before, the engine's
+    proposal and editable numbers side by side; applying it keeps the engine's version
+    on record (`adjustment_edit_approve`)."""
+    membership = _staff(request)
+    adjustment = (
+        selectors.adjustments_visible_to(membership)
+        .select_related("athlete", "planned_session")
+        .filter(pk=adjustment_id, status=Adjustment.Status.PENDING)
+        .first()
+    )
+    if adjustment is None or adjustment.subject != Adjustment.Subject.SESSION:
+        raise Http404("No such change waiting.")
+    errors: dict[str, str] = {}
+    values = request.POST if request.method == "POST" else None
+    if request.method == "POST":
+        after, errors = _edited_rx(adjustment.after, request.POST)
+        if not errors:
+            try:
+                services.adjustment_edit_approve(adjustment=adjustment, by=membership, after=after)
+            except DomainError as exc:
+                errors["__all__"] = str(exc)
+            else:
+                messages.success(request, "Your version is applied; the engine's is on record.")
+                return redirect("review_queue")
+    names = dict(
+        selectors.exercises()
+        .filter(slug__in=[s["exercise"] for s in adjustment.after.get("sets") or []])
+        .values_list("slug", "name")
+    )
+    before_sets = {s["set_index"]: s for s in adjustment.before.get("sets") or []}
+    rows = [
+        {
+            "index": index,
+            "name": names.get(row["exercise"], row["exercise"]),
+            "set_index": row["set_index"],
+            "before": before_sets.get(row["set_index"]),
+            "proposed": row,
+            "reps": values.get(f"reps_{index}") if values else row.get("reps"),
+            "load_kg": values.get(f"load_kg_{index}") if values else row.get("load_kg"),
+            "reps_error": errors.get(f"reps_{index}"),
+            "load_error": errors.get(f"load_kg_{index}"),
+        }
+        for index, row in enumerate(adjustment.after.get("sets") or [])
+    ]
+    return render(
+        request,
+        "programs/review_edit.html",
+        {
+            "adjustment": adjustment,
+            "rows": rows,
+            "duration_min": (
+                values.get("duration_min") if values else adjustment.after.get("duration_min")
+            ),
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )

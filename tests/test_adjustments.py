@@ -364,3 +364,86 @@ def test_an_athletes_night_runs_every_programs_step_once(tenant_a, client_a):
     assert first.run.pk == again.run.pk and first.run.applied == 1
     assert again.alerts_raised == 0
     assert first.anomaly in {"usual", "unusual"}
+
+
+def _queued(tenant, user):
+    profile = _athlete(tenant, user, autonomy="approve")
+    _low_hrv_nights(tenant, user)
+    with tenant_context(tenant):
+        services.autoregulate(athlete=profile, date=NIGHT)
+        [adjustment] = Adjustment.objects.all()
+    return profile, adjustment
+
+
+def _form(adjustment, **changes) -> dict[str, str]:
+    """The edit form as the page fills it: the engine's proposal, then `changes`."""
+    data = {}
+    for index, row in enumerate(adjustment.after["sets"]):
+        data[f"reps_{index}"] = str(row["reps"])
+        data[f"load_kg_{index}"] = "" if row["load_kg"] is None else str(row["load_kg"])
+    data.update(changes)
+    return data
+
+
+def test_the_coach_edits_a_queued_change_on_its_page_and_the_client_sees_it(
+    client, tenant_a, client_a, coach_a
+):
+    profile, adjustment = _queued(tenant_a, client_a)
+    client.force_login(coach_a)
+    queue = client.get("/t/alpha/review/").content.decode()
+    assert f'href="/t/alpha/review/{adjustment.pk}/edit/"' in queue
+    page = client.get(f"/t/alpha/review/{adjustment.pk}/edit/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Engine's proposal" in body and adjustment.sentence in body
+    assert 'for="reps_0"' in body and 'for="load_kg_0"' in body  # every input labelled
+    first = adjustment.after["sets"][0]
+    response = client.post(
+        f"/t/alpha/review/{adjustment.pk}/edit/", _form(adjustment, load_kg_0="77.5", reps_0="4")
+    )
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        adjustment.refresh_from_db()
+        applied = session_rx(_next_session(profile)).as_dict()
+    assert adjustment.status == "applied" and adjustment.source == "coach"
+    assert adjustment.proposed_after["sets"][0]["load_kg"] == first["load_kg"]
+    assert (applied["sets"][0]["load_kg"], applied["sets"][0]["reps"]) == (77.5, 4)
+    assert "set by your coach" in adjustment.sentence
+    client.force_login(client_a)
+    assert "set by your coach" in client.get("/t/alpha/plan/").content.decode()
+
+
+def test_a_bad_edit_on_the_page_keeps_the_input_and_changes_nothing(
+    client, tenant_a, client_a, coach_a
+):
+    profile, adjustment = _queued(tenant_a, client_a)
+    with tenant_context(tenant_a):
+        before = session_rx(_next_session(profile))
+    client.force_login(coach_a)
+    response = client.post(
+        f"/t/alpha/review/{adjustment.pk}/edit/",
+        _form(adjustment, load_kg_0="heavy", reps_1="0", duration_min="75"),
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Nothing was changed" in body and "load in kg, 0–1000" in body and "reps from 1" in body
+    assert 'value="heavy"' in body and 'value="75"' in body
+    with tenant_context(tenant_a):
+        adjustment.refresh_from_db()
+        assert adjustment.status == "pending"
+        assert session_rx(_next_session(profile)) == before
+
+
+def test_the_edit_page_is_404_for_clients_decided_changes_and_other_tenants(
+    client, tenant_a, tenant_b, client_a, coach_a, client_b
+):
+    _, adjustment = _queued(tenant_a, client_a)
+    url = f"/t/alpha/review/{adjustment.pk}/edit/"
+    client.force_login(client_a)
+    assert client.get(url).status_code == 404
+    other_coach = factories.member(tenant_b, "coach", email="coach@bravo.test", mfa=True)
+    client.force_login(other_coach)
+    assert client.get(f"/t/bravo/review/{adjustment.pk}/edit/").status_code == 404
+    client.force_login(coach_a)
+    client.post(f"/t/alpha/review/{adjustment.pk}/", {"decision": "reject"})
+    assert client.get(url).status_code == 404  # decided: nothing left to edit
