@@ -1083,7 +1083,8 @@ def food_log_add(
 ) -> FoodLogEntry:
     """Log a food or recipe by grams, or by portions (of the food's named `portion`, e.g.
     "1 cup", else its default one; of a recipe's serving); the entry keeps the numbers it
-    counted for."""
+    counted for. What someone ate is health data: it needs their consent, like a check-in."""
+    consent.consent_require(athlete, consent.HEALTH_DATA)
     catalogue = load_catalogue()
     errors: dict[str, list[str]] = {}
     if date > timezone.localdate():

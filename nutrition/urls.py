@@ -43,3 +43,14 @@ urlpatterns += [
     path("plan/print/", views_print.plan_print, name="plan_print"),
     path("plan/print/<int:athlete_id>/", views_print.plan_print, name="athlete_plan_print"),
 ]
+
+from nutrition import views_food_log  # noqa: E402 - the client's food log page
+
+urlpatterns += [
+    path("nutrition/log/", views_food_log.food_log, name="food_log"),
+    path(
+        "nutrition/log/<int:entry_id>/delete/",
+        views_food_log.food_log_delete,
+        name="food_log_delete",
+    ),
+]
