@@ -167,6 +167,10 @@ MEMBER_PAGES: tuple[tuple[str, str | None], ...] = (
     ("audit_log", None),
     ("calendar", None),
     ("imports", None),
+    ("food_log", None),
+    ("consent_texts", None),
+    ("data_requests", None),
+    ("methodology_tiers", None),
 )
 
 
