@@ -433,3 +433,26 @@ class ImportJob(TenantScoped):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk} ({self.status})"
+
+
+class Message(TenantScoped):
+    """One message in the thread between a client and their coaches: hybrid and premium
+    clients pay for coach time, and this is where it happens besides the queue. The body
+    is free text about a person's training and health, so it is encrypted at rest."""
+
+    athlete = models.ForeignKey(AthleteProfile, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL: a coach's message stays in the client's thread after the coach leaves.
+    author = models.ForeignKey(
+        "coaching.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_client = models.BooleanField()
+    body = EncryptedTextField()
+    created = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)  # by the other side
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["tenant", "athlete", "created"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} in athlete {self.athlete_id}'s thread"

@@ -145,6 +145,9 @@ def register() -> None:
     from athletes.models import CoachNote
 
     register_athlete_model(CoachNote, name="coach_notes", tabular=True, order=50)
+    from athletes.models import Message
+
+    register_athlete_model(Message, name="messages", tabular=True, order=50)
 
     # Coaching: the client's membership of this tenant and the alerts about them.
     register_athlete_model(

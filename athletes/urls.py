@@ -30,3 +30,10 @@ urlpatterns += [
     path("imports/", views_imports.imports_page, name="imports"),
     path("imports/<int:job_id>/", views_imports.import_status, name="import_status"),
 ]
+
+from athletes import views_messages  # noqa: E402 - the client-coach thread
+
+urlpatterns += [
+    path("messages/", views_messages.thread, name="messages"),
+    path("messages/<int:athlete_id>/", views_messages.thread, name="athlete_messages"),
+]

@@ -168,6 +168,8 @@ MEMBER_PAGES: tuple[tuple[str, str | None], ...] = (
     ("calendar", None),
     ("imports", None),
     ("food_log", None),
+    ("messages", None),
+    ("athlete_messages", "athlete"),
     ("consent_texts", None),
     ("data_requests", None),
     ("methodology_tiers", None),

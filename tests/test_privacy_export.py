@@ -188,6 +188,9 @@ def personal_rows(tenant, account, tag: str) -> None:
         from athletes.models import CoachNote
 
         CoachNote.objects.create(athlete=athlete, body=f"Note on {tag}.")
+        from athletes.models import Message
+
+        Message.objects.create(athlete=athlete, from_client=True, body=f"Hello from {tag}.")
         policy, _ = ConsentPolicy.objects.get_or_create(
             purpose="health_data", version=1, defaults={"text": "Health data, plainly."}
         )

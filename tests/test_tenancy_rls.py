@@ -41,6 +41,9 @@ def _populate(tenant, email: str) -> None:
         from athletes.models import CoachNote
 
         CoachNote.objects.create(athlete=athlete, body="Knee flares on deep squats.", pinned=True)
+        from athletes.models import Message
+
+        Message.objects.create(athlete=athlete, from_client=True, body="Knee feels better.")
         from athletes.models import DeviceSample, ImportJob
 
         ImportJob.objects.create(athlete=athlete, kind="apple_health", filename="e.xml",
