@@ -1,4 +1,8 @@
+import datetime
+
 from django.urls import include, path
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -48,10 +52,10 @@ class CheckInSerializer(serializers.ModelSerializer):
         model = CheckIn
         fields = [
             "id", "athlete", "date", "sleep_hours", "sleep_quality", "soreness", "stress",
-            "mood", "hrv_rmssd_ms", "resting_hr_bpm", "body_weight_kg", "notes", "created",
-            "updated",
+            "mood", "hrv_rmssd_ms", "resting_hr_bpm", "body_weight_kg", "notes",
+            "device_fields", "created", "updated",
         ]  # fmt: skip
-        read_only_fields = ["id", "created", "updated"]
+        read_only_fields = ["id", "device_fields", "created", "updated"]
         # One per athlete and day is the service's upsert, not a validation error.
         validators = []
 
@@ -71,6 +75,12 @@ class CheckInViewSet(
     def scope_queryset(self, queryset):
         return selectors.checkins_visible_to(self.membership)
 
+    @extend_schema(
+        responses={
+            201: OpenApiResponse(CheckInSerializer, description="A new check-in for the day."),
+            200: OpenApiResponse(CheckInSerializer, description="The day's check-in, updated."),
+        }
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -83,8 +93,21 @@ class CheckInViewSet(
         )
 
 
+# The ages the energy equations were fitted on (nutrition/engine/energy.py AGE_RANGE):
+# outside them no targets can be computed, so such a birth date is refused up front.
+MIN_AGE_YEARS = 13
+MAX_AGE_YEARS = 99  # whole years: 99 and some months is still under 100
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
+
+    def validate_birth_date(self, value: datetime.date) -> datetime.date:
+        today = timezone.localdate()
+        age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
+        if not MIN_AGE_YEARS <= age <= MAX_AGE_YEARS:
+            raise ValidationError(f"Age must be {MIN_AGE_YEARS}–{MAX_AGE_YEARS} years.")
+        return value
 
     class Meta:
         model = AthleteProfile

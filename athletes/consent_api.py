@@ -5,6 +5,13 @@ which purposes the client granted, but never give or withdraw it for them."""
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -16,9 +23,42 @@ from athletes.views import client_ip, user_agent
 from coaching.api_base import TenantScopedViewSet
 
 
+# Validated by the service (an unknown purpose is `unknown_purpose`, not a field error
+# of the serializer); the schema still names the purposes.
+@extend_schema_field({"type": "string", "enum": list(consent.PURPOSES)})
+class PurposeField(serializers.CharField):
+    pass
+
+
 class ConsentChangeSerializer(serializers.Serializer):
-    purpose = serializers.CharField()
+    purpose = PurposeField()
     action = serializers.ChoiceField(choices=ConsentEvent.Action.choices)
+
+
+class PolicySerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class ConsentEventSerializer(serializers.Serializer):
+    purpose = PurposeField()
+    action = serializers.ChoiceField(choices=ConsentEvent.Action.choices)
+    policy_version = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+@extend_schema_serializer(many=False)
+class ConsentStateSerializer(serializers.Serializer):
+    """The body of GET and POST: one object, not a page."""
+
+    athlete = serializers.IntegerField()
+    state = serializers.DictField(
+        child=serializers.BooleanField(), help_text="Purpose → granted now."
+    )
+    policies = serializers.DictField(
+        child=PolicySerializer(), help_text="Purpose → the current policy version and text."
+    )
+    events = ConsentEventSerializer(many=True, help_text="The ledger, oldest first.")
 
 
 def _state_body(athlete: AthleteProfile) -> dict:
@@ -49,6 +89,7 @@ class ConsentViewSet(TenantScopedViewSet):
 
     queryset = ConsentEvent.objects
     serializer_class = ConsentChangeSerializer
+    pagination_class = None
 
     def _athlete(self, request) -> AthleteProfile:
         if selectors.is_staff(self.membership):
@@ -69,9 +110,18 @@ class ConsentViewSet(TenantScopedViewSet):
             raise Http404
         return athlete
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "athlete", OpenApiTypes.INT, description="Staff: whose consent (a profile id)."
+            )
+        ],
+        responses=ConsentStateSerializer,
+    )
     def list(self, request, *args, **kwargs):
         return Response(_state_body(self._athlete(request)))
 
+    @extend_schema(request=ConsentChangeSerializer, responses={201: ConsentStateSerializer})
     def create(self, request, *args, **kwargs):
         athlete = selectors.athlete_profile_of(self.membership)
         if athlete is None:  # staff give no consent for a client, only for themselves

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -26,13 +26,17 @@ from athletes import selectors as athlete_selectors
 from billing import reports, selectors, services
 from billing.models import Entitlement, Invoice, Subscription
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
+from coaching.api_schema import error_response
 from coaching.models import Membership, Tier
 
 ADMINS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+STRIPE_FAILED = error_response("Stripe refused or could not be reached (`payment_provider_error`).")
 
 
 class EntitlementSerializer(serializers.ModelSerializer):
     has_access = serializers.SerializerMethodField()
+    # Null for a client who never had an entitlement (no row yet: status "none").
+    updated = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Entitlement
@@ -101,6 +105,7 @@ class BillingViewSet(TenantScopedViewSet):
     """The signed-in member's billing actions."""
 
     serializer_class = EntitlementSerializer
+    pagination_class = None  # no lists to page: the platform report is one row per tenant
 
     def _athlete(self):
         athlete = athlete_selectors.athlete_profile_of(self.membership)
@@ -115,7 +120,10 @@ class BillingViewSet(TenantScopedViewSet):
             data.get("cancel_url") or f"{base}t/{self.request.tenant.slug}/join/",
         )
 
-    @extend_schema(responses=EntitlementSerializer)
+    @extend_schema(
+        parameters=[OpenApiParameter("athlete", int, description="Staff: a client's profile id.")],
+        responses=EntitlementSerializer,
+    )
     @action(detail=False, methods=["get"])
     def entitlement(self, request: Request) -> Response:
         if request.query_params.get("athlete", "").isdigit():
@@ -131,7 +139,7 @@ class BillingViewSet(TenantScopedViewSet):
         row = selectors.entitlement_of(athlete) or Entitlement(athlete=athlete)
         return Response(EntitlementSerializer(row).data)
 
-    @extend_schema(request=TierChoiceSerializer, responses=UrlSerializer)
+    @extend_schema(request=TierChoiceSerializer, responses={201: UrlSerializer, 502: STRIPE_FAILED})
     @action(detail=False, methods=["post"])
     def checkout(self, request: Request) -> Response:
         serializer = TierChoiceSerializer(data=request.data)
@@ -145,7 +153,7 @@ class BillingViewSet(TenantScopedViewSet):
         )
         return Response({"url": url}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=UrlSerializer)
+    @extend_schema(request=None, responses={200: UrlSerializer, 502: STRIPE_FAILED})
     @action(detail=False, methods=["post"])
     def portal(self, request: Request) -> Response:
         url = services.portal_url(
@@ -154,7 +162,9 @@ class BillingViewSet(TenantScopedViewSet):
         )
         return Response({"url": url})
 
-    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer)
+    @extend_schema(
+        request=CancelSerializer, responses={200: SubscriptionSerializer, 502: STRIPE_FAILED}
+    )
     @action(detail=False, methods=["post"])
     def cancel(self, request: Request) -> Response:
         serializer = CancelSerializer(data=request.data)
@@ -164,7 +174,9 @@ class BillingViewSet(TenantScopedViewSet):
         )
         return Response(SubscriptionSerializer(sub).data)
 
-    @extend_schema(request=TierChoiceSerializer, responses=SubscriptionSerializer)
+    @extend_schema(
+        request=TierChoiceSerializer, responses={200: SubscriptionSerializer, 502: STRIPE_FAILED}
+    )
     @action(detail=False, methods=["post"], url_path="change-tier")
     def change_tier(self, request: Request) -> Response:
         serializer = TierChoiceSerializer(data=request.data)
@@ -197,7 +209,7 @@ class InvoiceViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
     def scope_queryset(self, queryset):
         return selectors.invoices_visible_to(self.membership)
 
-    @extend_schema(request=RefundSerializer, responses=InvoiceSerializer)
+    @extend_schema(request=RefundSerializer, responses={200: InvoiceSerializer, 502: STRIPE_FAILED})
     @action(detail=True, methods=["post"])
     def refund(self, request: Request, pk: str | None = None) -> Response:
         invoice = self.get_object()
@@ -216,7 +228,8 @@ class SubscriptionViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Ret
     serializer_class = SubscriptionSerializer
 
     def scope_queryset(self, queryset):
-        return selectors.subscriptions_visible_to(self.membership)
+        # Newest first, and ordered so pages never repeat or skip a row.
+        return selectors.subscriptions_visible_to(self.membership).order_by("-created", "-id")
 
 
 router = SimpleRouter()

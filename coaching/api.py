@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from coaching import nightly, selectors, services
+from coaching.access import user_has_mfa
 from coaching.api_base import TenantPrimaryKeyRelatedField, TenantScopedViewSet
 from coaching.api_conf import TenantNotFound
 from coaching.methodology import rules_diff
@@ -32,6 +33,7 @@ from coaching.models import (
     NightlyStep,
     Tier,
 )
+from coaching.tenancy import get_current_tenant
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COACH)
 WRITE_REFUSED = "Only the business's owners and coaches can change methodologies and tiers."
@@ -71,7 +73,7 @@ class MethodologySerializer(serializers.ModelSerializer):
 
 class VersionSerializer(serializers.ModelSerializer):
     methodology = TenantPrimaryKeyRelatedField(Methodology, read_only=True)
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     rules = serializers.JSONField(
         required=False,
         allow_null=True,
@@ -162,6 +164,8 @@ class MethodologyViewSet(
     def perform_create(self, serializer: MethodologySerializer) -> None:
         serializer.instance = services.methodology_create(**serializer.validated_data)
 
+    @extend_schema(methods=["GET"], responses=VersionSerializer(many=True))
+    @extend_schema(methods=["POST"], request=VersionSerializer, responses={201: VersionSerializer})
     @action(detail=True, methods=["get", "post"], serializer_class=VersionSerializer)
     def versions(self, request: Request, pk: str | None = None) -> Response:
         """GET: the methodology's versions, newest first. POST: the next draft."""
@@ -266,7 +270,7 @@ class TierViewSet(
 
 class MembershipSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
-    coach = serializers.PrimaryKeyRelatedField(read_only=True)
+    coach = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership
@@ -446,12 +450,25 @@ class NightlyRunViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
 ):
-    """The tenant's nightly runs (read-only; owners and admins): progress counts, and
-    `failures` lists each subscriber step that failed with its error."""
+    """The tenant's nightly runs (read-only; owners and admins, and platform staff with
+    TOTP as on the run pages): progress counts, and `failures` lists each subscriber
+    step that failed with its error."""
 
     queryset = NightlyRun.objects
     serializer_class = NightlyRunSerializer
     allowed_roles = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        """Staff watch every business's nights (`views._nightly_viewer` lets them onto the
+        pages), so a staff user with TOTP who is not an owner or admin there reads the same
+        runs; anyone else gets the base class's 404. The endpoint has no writes."""
+        try:
+            super().initial(request, *args, **kwargs)
+        except TenantNotFound:
+            user = request.user
+            if get_current_tenant() is None or not (user.is_staff and user_has_mfa(user)):
+                raise
+            self.membership = request.membership = None
 
     def scope_queryset(self, queryset):
         return nightly.runs()

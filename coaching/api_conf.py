@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +26,12 @@ class TenantNotFound(exceptions.NotFound):
 
 def _error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def not_found_response() -> JsonResponse:
+    """The API's 404 body for code that runs before DRF (the tenant middleware, when the
+    tenant named by the path or `X-Tenant` does not exist)."""
+    return JsonResponse(_error_body("not_found", NOT_FOUND_MESSAGE), status=404)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -77,6 +77,10 @@ class TenantMiddleware:
 
         tenant = selectors.tenant_by_slug(slug)
         if tenant is None or tenant.status == Tenant.Status.OFFBOARDED:
+            if request.path_info.startswith("/api/"):  # the API's one error body
+                from coaching.api_conf import not_found_response
+
+                return not_found_response()
             raise Http404("No such coaching business.")
 
         with tenant_context(tenant):

@@ -23,7 +23,13 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -40,6 +46,9 @@ from nutrition.catalogue import ALLERGENS, DIETS, MEAL_KINDS, load_catalogue
 from nutrition.models import FoodLogEntry, NutritionProfile
 
 MAX_SPAN_DAYS = 92
+# How far ahead a plan may start: the targets need the athlete's age and weight on the
+# day, which are only meaningful near today.
+MAX_PLAN_AHEAD_DAYS = 366
 
 
 def _bad(name: str, message: str) -> services.NutritionError:
@@ -93,6 +102,8 @@ class PreferencesSerializer(serializers.ModelSerializer):
     allergies = serializers.ListField(child=serializers.CharField(), required=False)
     dislikes = serializers.ListField(child=serializers.CharField(), required=False)
     favourites = serializers.ListField(child=serializers.CharField(), required=False)
+    # Null until the preferences are first saved (the defaults are shown unsaved).
+    updated = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = NutritionProfile
@@ -214,6 +225,8 @@ class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
 
     queryset = AthleteProfile.objects
     serializer_class = PreferencesSerializer
+    # The day lists (targets, plan, adherence, swap options) are a bounded span, not pages.
+    pagination_class = None
 
     def scope_queryset(self, queryset):
         return athlete_selectors.profiles_visible_to(self.membership)
@@ -259,7 +272,9 @@ class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
         responses=PlanDaySerializer(many=True),
     )
     @extend_schema(
-        methods=["POST"], request=PlanGenerateSerializer, responses=PlanDaySerializer(many=True)
+        methods=["POST"],
+        request=PlanGenerateSerializer,
+        responses={201: PlanDaySerializer(many=True)},
     )
     @action(detail=True, methods=["get", "post"])
     def plan(self, request: Request, pk: str | None = None) -> Response:
@@ -273,6 +288,8 @@ class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
         start = serializer.validated_data.get("start") or timezone.localdate()
         if start < timezone.localdate():
             raise _bad("start", "Plans start today or later.")
+        if start > timezone.localdate() + datetime.timedelta(days=MAX_PLAN_AHEAD_DAYS):
+            raise _bad("start", f"Plans start at most {MAX_PLAN_AHEAD_DAYS} days ahead.")
         services.nutrition_refresh(
             athlete=athlete, start=start, replan=serializer.validated_data["replan"]
         )
@@ -336,7 +353,11 @@ class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
                 "download", OpenApiTypes.STR, enum=["csv", "txt"], description="A file instead."
             ),
         ],
-        responses=ShoppingListSerializer,
+        responses={
+            (200, "application/json"): ShoppingListSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="?download=csv"),
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="?download=txt"),
+        },
     )
     @action(detail=True, methods=["get"], url_path="shopping-list")
     def shopping_list(self, request: Request, pk: str | None = None) -> Response | HttpResponse:
@@ -408,11 +429,26 @@ class NutritionViewSet(ClientAccessGate, TenantScopedViewSet):
 # --- the food log -----------------------------------------------------------------------
 
 
+# Documentation of what `services.food_log_add` checks (it reports every bad field at
+# once with the `nutrition_invalid` code, so the serializer does not check them first).
+@extend_schema_field({"type": "string", "pattern": r"^(food|recipe):[a-z0-9-]+$"})
+class FoodKeyField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "number", "minimum": 0.25, "maximum": 20, "nullable": True})
+class PortionsField(serializers.FloatField):
+    pass
+
+
 class FoodLogSerializer(serializers.ModelSerializer):
     athlete = TenantPrimaryKeyRelatedField(AthleteProfile)
-    key = serializers.CharField(help_text="food:<slug> or recipe:<slug>")
-    grams = serializers.FloatField(required=False, allow_null=True)
-    portions = serializers.FloatField(required=False, allow_null=True)
+    key = FoodKeyField(help_text="food:<slug> or recipe:<slug>")
+    # Not bounded in the schema: the same field in responses holds portions × portion size.
+    grams = serializers.FloatField(
+        required=False, allow_null=True, help_text="To log: 1–5000, or give `portions`."
+    )
+    portions = PortionsField(required=False, allow_null=True, help_text="0.25–20.")
     portion = serializers.CharField(
         required=False, allow_blank=True, write_only=True, help_text="e.g. '1 cup'"
     )
@@ -430,6 +466,15 @@ class FoodLogSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("athlete", OpenApiTypes.INT, description="Staff: one athlete."),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
+        ]
+    )
+)
 class FoodLogViewSet(
     TenantScopedViewSet,
     mixins.ListModelMixin,
@@ -561,6 +606,7 @@ class FoodViewSet(TenantScopedViewSet):
     """The food composition table (USDA FoodData Central values per 100 g)."""
 
     serializer_class = FoodSerializer
+    pagination_class = None  # a search: at most 50 matches, never pages
     lookup_value_regex = "[a-z0-9-]+"
 
     @extend_schema(parameters=_SEARCH, responses=FoodSerializer(many=True))
@@ -584,6 +630,7 @@ class RecipeViewSet(TenantScopedViewSet):
     """Recipes, their nutrition computed from their foods."""
 
     serializer_class = RecipeSerializer
+    pagination_class = None  # a search: at most 50 matches, never pages
     lookup_value_regex = "[a-z0-9-]+"
 
     @extend_schema(

@@ -11,6 +11,7 @@ Another tenant's request is the same 404 as a missing one.
 from __future__ import annotations
 
 from django.urls import include, path, reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -72,6 +73,7 @@ class DataRequestViewSet(
             row = services.erasure_request(athlete=athlete, requested_by=request.user.pk)
         return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses=DataRequestSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         row = services.erasure_cancel(request=self.get_object(), by=request.user.pk)

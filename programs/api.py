@@ -1,5 +1,6 @@
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -64,13 +65,23 @@ class AssessmentLiftViewSet(
 
     def scope_queryset(self, queryset):
         visible = athlete_selectors.assessments_visible_to(self.membership)
-        return queryset.filter(assessment__in=visible).select_related("exercise")
+        # Ordered, so pages never repeat or skip a row.
+        return queryset.filter(assessment__in=visible).select_related("exercise").order_by("id")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         visible = athlete_selectors.assessments_visible_to(self.membership)
         if not visible.filter(pk=data["assessment"].pk).exists():
             raise ValidationError({"assessment": ["No such object."]})
+        # One lift per exercise and assessment (a unique constraint): say so, not a 500.
+        if (
+            self.get_queryset()
+            .filter(assessment=data["assessment"], exercise=data["exercise"])
+            .exists()
+        ):
+            raise ValidationError(
+                {"exercise": ["This assessment already has a lift of this exercise."]}
+            )
         serializer.instance = services.assessment_lift_add(**data)
 
 
@@ -115,6 +126,15 @@ class PlannedSessionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
+            OpenApiParameter("athlete", OpenApiTypes.INT, description="Staff: one athlete."),
+        ]
+    )
+)
 class PlannedSessionViewSet(
     ClientAccessGate, TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin
 ):
@@ -140,7 +160,7 @@ class PlannedSessionViewSet(
         return qs
 
     @extend_schema(responses=AdjustmentSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, *args, **kwargs):
         """The session's adjustments in order (a client sees the applied ones)."""
         session = self.get_object()
@@ -158,6 +178,15 @@ class BlockSerializer(serializers.ModelSerializer):
             "id", "athlete", "methodology_version", "assessment", "previous", "start_date",
             "weeks", "status", "inputs", "derivation", "created",
         ]  # fmt: skip
+
+
+class WeekAdherenceSerializer(serializers.Serializer):
+    week = serializers.IntegerField()
+    planned = serializers.IntegerField(help_text="Sessions planned that week.")
+    completed = serializers.IntegerField(help_text="Planned sessions with a log.")
+    adherence = serializers.FloatField(
+        allow_null=True, help_text="completed / planned, 0–1; null when nothing was planned."
+    )
 
 
 class BlockGenerateSerializer(serializers.Serializer):
@@ -178,6 +207,7 @@ class BlockViewSet(
     def scope_queryset(self, queryset):
         return selectors.blocks_visible_to(self.membership)
 
+    @extend_schema(request=BlockGenerateSerializer, responses={201: BlockSerializer})
     @action(detail=False, methods=["post"], serializer_class=BlockGenerateSerializer)
     def generate(self, request, *args, **kwargs):
         if self.membership.role not in STAFF:
@@ -187,7 +217,8 @@ class BlockViewSet(
         block = services.block_generate(**serializer.validated_data)
         return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=WeekAdherenceSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def adherence(self, request, *args, **kwargs):
         block = self.get_object()
         return Response(services.adherence_by_week(block.athlete, block))
@@ -249,6 +280,13 @@ class BulkApproveSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=500)
 
 
+class BulkApproveResultSerializer(serializers.Serializer):
+    results = serializers.DictField(
+        child=serializers.CharField(),
+        help_text='Adjustment id → "applied", "not found", or why it was not applied.',
+    )
+
+
 class AutoregulateSerializer(serializers.Serializer):
     athlete = TenantPrimaryKeyRelatedField(AthleteProfile)
     date = serializers.DateField()
@@ -264,6 +302,16 @@ class AutoregulationRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=Adjustment.Status.values),
+            OpenApiParameter("subject", OpenApiTypes.STR, enum=Adjustment.Subject.values),
+            OpenApiParameter("athlete", OpenApiTypes.INT),
+            OpenApiParameter("planned_session", OpenApiTypes.INT),
+        ]
+    )
+)
 class AdjustmentViewSet(
     ClientAccessGate, TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin
 ):
@@ -324,7 +372,7 @@ class AdjustmentViewSet(
             services.adjustment_edit_approve, after=serializer.validated_data["after"]
         )
 
-    @extend_schema(request=None, responses=AdjustmentSerializer)
+    @extend_schema(request=None, responses={201: AdjustmentSerializer})
     @action(detail=True, methods=["post"])
     def revert(self, request, *args, **kwargs):
         adjustment = self.get_object()
@@ -332,6 +380,7 @@ class AdjustmentViewSet(
         revert = services.adjustment_revert(adjustment=adjustment, by=self.membership)
         return Response(AdjustmentSerializer(revert).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=BulkApproveSerializer, responses=BulkApproveResultSerializer)
     @action(
         detail=False,
         methods=["post"],

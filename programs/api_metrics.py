@@ -189,9 +189,22 @@ class AthleteMetricsViewSet(TenantScopedViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("distance_m", OpenApiTypes.FLOAT, required=True),
+            OpenApiParameter(
+                "distance_m",
+                {
+                    "type": "number",
+                    "exclusiveMinimum": True,
+                    "minimum": 0,
+                    "maximum": MAX_RACE_DISTANCE_M,
+                },
+                required=True,
+            ),
             OpenApiParameter("sport", OpenApiTypes.STR, enum=["run", "ride"]),
-            OpenApiParameter("window_days", OpenApiTypes.INT, description="Default 90."),
+            OpenApiParameter(
+                "window_days",
+                {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_DAYS},
+                description="Default 90.",
+            ),
         ],
         responses=RacePredictionSerializer,
     )
@@ -219,10 +232,26 @@ class AthleteMetricsViewSet(TenantScopedViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("race_date", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("weeks", OpenApiTypes.INT, description="1–3, default 2."),
             OpenApiParameter(
-                "volume_cut_percent", OpenApiTypes.FLOAT, description="−60 to −40, default −50."
+                "race_date", OpenApiTypes.DATE, required=True, description="Today or later."
+            ),
+            OpenApiParameter(
+                "weeks",
+                {
+                    "type": "integer",
+                    "minimum": endurance.TAPER_WEEKS[0],
+                    "maximum": endurance.TAPER_WEEKS[1],
+                },
+                description="Default 2.",
+            ),
+            OpenApiParameter(
+                "volume_cut_percent",
+                {
+                    "type": "number",
+                    "minimum": endurance.TAPER_CUT_PERCENT[0],
+                    "maximum": endurance.TAPER_CUT_PERCENT[1],
+                },
+                description="Default −50.",
             ),
         ],
         responses=TaperPreviewSerializer,

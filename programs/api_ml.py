@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -37,6 +37,7 @@ class GroupStatSerializer(serializers.Serializer):
     small = serializers.BooleanField()
 
 
+@extend_schema_serializer(many=False)  # the `list` route answers one report, not a page
 class AuditReportSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     overall_mae = serializers.FloatField(allow_null=True)

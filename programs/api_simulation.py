@@ -66,7 +66,9 @@ class SimulationViewSet(TenantScopedViewSet):
     queryset = MethodologyVersion.objects
     serializer_class = SimulationRequestSerializer
 
-    @extend_schema(request=SimulationRequestSerializer, responses=OpenApiTypes.OBJECT)
+    # 200, not 201: a simulation stores nothing. The report's shape is
+    # `programs.simulation` (SimulationReport.as_dict / Comparison.as_dict).
+    @extend_schema(request=SimulationRequestSerializer, responses={200: OpenApiTypes.OBJECT})
     def create(self, request: Request) -> Response:
         body = SimulationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -210,6 +210,12 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "programs.models.SessionKind",
         "PredictionKindEnum": "programs.models.Prediction.Kind",
     },
+    # The enum hook is drf-spectacular's default; ours adds the one error body to every
+    # operation (coaching/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "coaching.api_schema.document_errors",
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------------
